@@ -1,0 +1,109 @@
+# followupd -- see README.md. `make` builds build/followupd; `make test`
+# installs what is missing, builds, and runs every test.
+
+BUILD ?= build
+CC ?= cc
+PKGS := rdkafka hiredis jansson yaml-0.1
+DEB_PKGS := build-essential pkg-config librdkafka-dev libhiredis-dev \
+            libjansson-dev libyaml-dev redis-server tzdata valgrind
+
+WARN := -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes \
+        -Wwrite-strings -Wvla -Wformat=2 -Wshadow
+OPT ?= -O2
+CFLAGS ?= $(OPT) -g
+override CFLAGS += -std=c11 $(WARN) -fno-common
+override CPPFLAGS += -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Ilib \
+                     -I$(BUILD)/gen
+ifeq ($(DEVELOPER),1)
+override CFLAGS += -Werror
+endif
+ifneq ($(SAN),)
+override CFLAGS += -fsanitize=$(SAN) -fno-sanitize-recover=all \
+                   -fno-omit-frame-pointer
+override LDFLAGS += -fsanitize=$(SAN)
+endif
+
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+override CPPFLAGS += $(PKG_CFLAGS)
+LIBS = $(PKG_LIBS) -lm -lpthread
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+LIB_SRCS := $(sort $(wildcard lib/*.c))
+DAEMON_SRCS := $(sort $(wildcard daemon/*.c))
+TEST_SRCS := $(sort $(wildcard tests/test_*.c))
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+DAEMON_OBJS := $(DAEMON_SRCS:%.c=$(BUILD)/%.o)
+TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
+TOOL_BINS := $(BUILD)/tests/tools/jsonl_match
+LIBA := $(BUILD)/libfollowupd.a
+
+.PHONY: all clean deps test unit asan valgrind demo bench fmt
+all: $(BUILD)/followupd $(TEST_BINS) $(TOOL_BINS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(LIBA): $(LIB_OBJS)
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/followupd: $(DAEMON_OBJS) $(LIBA)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(DAEMON_OBJS) $(LIBA) $(LIBS)
+
+$(BUILD)/tests/%: $(BUILD)/tests/%.o $(LIBA)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBA) $(LIBS)
+
+$(BUILD)/tests/tools/%: $(BUILD)/tests/tools/%.o
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBS)
+
+# Install the Debian packages the build and the tests need, only when
+# something is missing (pkg-config modules, redis-server, valgrind, tzdata).
+deps:
+	@if ! command -v pkg-config >/dev/null 2>&1 || \
+	    ! pkg-config --exists $(PKGS) || \
+	    ! command -v redis-server >/dev/null 2>&1 || \
+	    ! command -v valgrind >/dev/null 2>&1 || \
+	    ! command -v cc >/dev/null 2>&1 || \
+	    [ ! -f /usr/share/zoneinfo/Europe/Berlin ]; then \
+		echo "deps: installing $(DEB_PKGS)"; \
+		apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			$(DEB_PKGS) >/dev/null || exit 1; \
+	fi
+
+# Every test: unit binaries, golden policies, simulate stories, integration.
+test: deps
+	@$(MAKE) --no-print-directory all
+	@BUILD=$(BUILD) sh tests/run.sh
+
+unit: all
+	@BUILD=$(BUILD) ONLY=unit sh tests/run.sh
+
+asan:
+	@$(MAKE) --no-print-directory BUILD=build-asan OPT=-O1 \
+		SAN=address,undefined test
+
+# Valgrind over the unit tests and a simulate run of every example story.
+valgrind: deps
+	@$(MAKE) --no-print-directory all
+	@BUILD=$(BUILD) VALGRIND=1 sh tests/run.sh
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@sh deploy/demo.sh $(BUILD)
+
+clean:
+	rm -rf build build-asan
+
+-include $(LIB_OBJS:.o=.d) $(DAEMON_OBJS:.o=.d) $(TEST_BINS:=.d) $(TOOL_BINS:=.d)

@@ -1,0 +1,72 @@
+/* engine.h -- the decision engine: events and due items in, outputs out.
+ *
+ * Pure: no I/O, no clock, no globals, no logging. The caller passes the
+ * time, the user's state (updated in place) and a plan that collects the
+ * output messages. `run` and `simulate` make the same calls. When a call
+ * fails (only ENOMEM) the state must be dropped, not saved. */
+#ifndef FU_ENGINE_H
+#define FU_ENGINE_H
+
+#include <stdint.h>
+
+#include "err.h"
+#include "event.h"
+#include "policy.h"
+#include "state.h"
+#include "tz.h"
+
+enum out_topic { OUT_TASKS = 0, OUT_REMINDERS, OUT_DECISIONS, OUT_DEAD_LETTER };
+
+struct out_msg {
+    enum out_topic topic;
+    int64_t at;  /* decision or due time */
+    char *key;   /* user_id (NULL for a keyless dead letter); owned */
+    char *value; /* JSON text; owned */
+};
+
+/* What one engine call produced. */
+struct plan {
+    int n, cap;
+    struct out_msg *msgs;
+    int ignored;        /* the event was ignored (stale outcome...) */
+    const char *note;   /* why, when ignored: static text, no user data */
+};
+
+struct engine_env {
+    int64_t now;
+    uint64_t *seq;      /* next scheduling sequence number, advanced */
+    struct tzdb *tzdb;  /* zones named in states were validated already */
+};
+
+void plan_init(struct plan *plan);
+void plan_reset(struct plan *plan); /* free messages, keep the buffer */
+void plan_release(struct plan *plan);
+/* Append a message taking key and value (freed on failure). 0 / -1. */
+int plan_add_take(struct plan *plan, enum out_topic topic, int64_t at,
+                  char *key, char *value);
+const char *out_topic_name(enum out_topic topic);
+
+/* Decide one validated event for its user (st->user_id == ev->user_id).
+ * 0 ok, -1 ENOMEM. */
+int engine_on_event(const struct policy *pol, struct user_state *st,
+                    const struct event *ev, const struct engine_env *env,
+                    struct plan *plan, struct fu_err *err);
+
+/* Handle the user's earliest scheduled item if it is due at env->now or
+ * before: emit a task or reminder, or decide a repeat occurrence.
+ * Returns 1 when an item was handled, 0 when none is due, -1 on ENOMEM. */
+int engine_on_due(const struct policy *pol, struct user_state *st,
+                  const struct engine_env *env, struct plan *plan,
+                  struct fu_err *err);
+
+/* Forget what no rule of spec 4 can need any more at env->now (old event
+ * ids, finished follow-ups past every cap window). */
+void engine_prune(const struct policy *pol, struct user_state *st,
+                  int64_t now);
+
+/* The instant after which st holds nothing needed (for key expiry), or
+ * TIME_MAX while something is scheduled. */
+int64_t engine_keep_until(const struct policy *pol,
+                          const struct user_state *st);
+
+#endif

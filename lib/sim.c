@@ -1,0 +1,164 @@
+/* sim.c -- the simulate driver: virtual clock, store, JSON lines out.
+ *
+ * The same engine calls as the daemon's run loop, with the clock taken
+ * from the events instead of the wall. */
+#include "sim.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+#include "event.h"
+#include "jsonw.h"
+#include "timeutil.h"
+
+struct sim {
+    const struct policy *pol;
+    struct store *store;
+    struct tzdb *tzdb;
+    FILE *out, *log;
+    const char *source;
+    int64_t clock;
+    uint64_t seq;
+    struct plan plan;
+    struct sim_stats *stats;
+};
+
+static int print_output(struct sim *s, const struct out_msg *m) {
+    struct jsonw w;
+    jsonw_init(&w);
+    jsonw_obj_open(&w);
+    jsonw_ktime(&w, "at", m->at);
+    jsonw_kstr(&w, "topic", out_topic_name(m->topic));
+    jsonw_kstr(&w, "key", m->key);
+    jsonw_key(&w, "value");
+    jsonw_raw(&w, m->value);
+    jsonw_obj_close(&w);
+    int ok = !w.oom && fprintf(s->out, "%s\n", w.buf) > 0;
+    jsonw_release(&w);
+    s->stats->outputs++;
+    return ok ? 0 : -1;
+}
+
+static int flush_plan(struct sim *s, struct fu_err *err) {
+    for (int i = 0; i < s->plan.n; i++)
+        if (print_output(s, &s->plan.msgs[i]) < 0) {
+            plan_reset(&s->plan);
+            return fu_err_set(err, FU_EFATAL, "cannot write the output");
+        }
+    plan_reset(&s->plan);
+    return 0;
+}
+
+/* Load, decide (event or due item), save, print: one user's step. */
+static int step(struct sim *s, const char *user_id, const struct event *ev,
+                struct fu_err *err) {
+    struct user_state *st;
+    struct engine_env env = {s->clock, &s->seq, s->tzdb};
+    if (s->store->ops->load(s->store->ctx, user_id, &st, err) < 0) return -1;
+    int rc = ev ? engine_on_event(s->pol, st, ev, &env, &s->plan, err)
+                : engine_on_due(s->pol, st, &env, &s->plan, err);
+    if (rc < 0) {
+        user_state_free(st);
+        plan_reset(&s->plan);
+        return -1;
+    }
+    if (s->store->ops->save(s->store->ctx, st,
+                            engine_keep_until(s->pol, st), err) < 0) {
+        plan_reset(&s->plan);
+        return -1;
+    }
+    return flush_plan(s, err);
+}
+
+/* Emit everything due at or before until, moving the clock along. */
+static int drain(struct sim *s, int64_t until, struct fu_err *err) {
+    char user[EVENT_MAX_ID + 1];
+    int64_t due;
+    int rc;
+    while ((rc = s->store->ops->next_due(s->store->ctx, until, user,
+                                         sizeof(user), &due, err)) == 1) {
+        if (due > s->clock) s->clock = due;
+        if (step(s, user, NULL, err) < 0) return -1;
+    }
+    return rc;
+}
+
+static int dead_letter(struct sim *s, const char *line, long lineno,
+                       const char *reason, struct fu_err *err) {
+    struct jsonw w;
+    jsonw_init(&w);
+    jsonw_obj_open(&w);
+    jsonw_kstr(&w, "schema", "followupd.dead_letter/v1");
+    jsonw_kstr(&w, "error", reason);
+    jsonw_key(&w, "source");
+    jsonw_obj_open(&w);
+    jsonw_kstr(&w, "topic", s->source);
+    jsonw_kint(&w, "partition", 0);
+    jsonw_kint(&w, "offset", lineno);
+    jsonw_obj_close(&w);
+    jsonw_kstr(&w, "payload", line);
+    jsonw_obj_close(&w);
+    char *key = event_peek_user_id(line, strlen(line));
+    s->stats->dead_letters++;
+    if (plan_add_take(&s->plan, OUT_DEAD_LETTER, s->clock, key,
+                      jsonw_detach(&w)) < 0)
+        return fu_err_set(err, FU_ENOMEM, "out of memory");
+    return flush_plan(s, err);
+}
+
+static int blank(const char *line) {
+    for (; *line; line++)
+        if (!isspace((unsigned char)*line)) return 0;
+    return 1;
+}
+
+static int handle_line(struct sim *s, const char *line, long lineno,
+                       struct fu_err *err) {
+    struct event ev;
+    struct fu_err perr;
+    fu_err_clear(&perr);
+    if (event_parse(line, strlen(line), s->tzdb, &ev, &perr) < 0)
+        return dead_letter(s, line, lineno, perr.msg, err);
+    s->stats->events++;
+    int64_t t = ev.occurred_at > s->clock ? ev.occurred_at : s->clock;
+    int rc = drain(s, t, err);
+    if (rc == 0) {
+        s->clock = t;
+        rc = step(s, ev.user_id, &ev, err);
+    }
+    if (rc == 0 && s->plan.ignored) s->stats->ignored++;
+    if (rc == 0 && s->log && s->plan.ignored)
+        fprintf(s->log, "simulate: line %ld: ignored: %s\n", lineno,
+                s->plan.note);
+    event_release(&ev);
+    s->plan.ignored = 0;
+    /* items the event made due right away come out at this clock */
+    return rc < 0 ? -1 : drain(s, s->clock, err);
+}
+
+int sim_run(const struct policy *pol, struct store *store, struct tzdb *tzdb,
+            FILE *in, const char *source, FILE *out, FILE *log,
+            struct sim_stats *stats, struct fu_err *err) {
+    struct sim s = {pol, store, tzdb, out, log, source, 0, 1, {0}, stats};
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    long lineno = 0;
+    int rc = 0;
+    memset(stats, 0, sizeof(*stats));
+    plan_init(&s.plan);
+    while (rc == 0 && (len = getline(&line, &cap, in)) >= 0) {
+        lineno++;
+        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+            line[--len] = '\0';
+        if (!blank(line)) rc = handle_line(&s, line, lineno, err);
+    }
+    if (rc == 0 && ferror(in))
+        rc = fu_err_set(err, FU_EFATAL, "cannot read '%s'", source);
+    if (rc == 0) rc = drain(&s, TIME_MAX, err) < 0 ? -1 : 0;
+    free(line);
+    plan_release(&s.plan);
+    return rc;
+}
