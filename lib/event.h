@@ -46,8 +46,9 @@ struct event {
     int64_t occurred_at;
     const char *timezone; /* NULL when absent; a valid zone name */
 
-    /* callback.outcome and callback.reschedule */
-    const char *task_id;
+    /* callback.outcome and callback.reschedule; NULL, -1 and TIME_NONE
+     * for other kinds */
+    const char *task_id; /* borrowed from the document */
     int outcome;     /* enum outcome */
     int64_t at;      /* reschedule target */
 
@@ -63,29 +64,42 @@ struct event {
     void *doc; /* the parsed document, owned */
 };
 
-/* Parse and validate one event from buf[0..len). tzdb validates zone names
- * (and loads them). On failure returns -1 with err->msg a dead-letter
- * reason free of personal data (names the field, never echoes values);
- * ev is left released. Release a parsed event with event_release(). */
+/* Parse and validate one event from buf[0..len) (not NUL-terminated;
+ * duplicate keys are refused). tzdb (borrowed) validates zone names and
+ * loads them. An optional field set to JSON null counts as absent, except
+ * data.call_window, where null removes the override. On failure returns
+ * -1 with err->code FU_EINVAL (FU_ENOMEM when out of memory) and err->msg
+ * a dead-letter reason free of personal data (names the field, never
+ * echoes values); ev is left released. On success the caller releases ev
+ * with event_release(). */
 int event_parse(const char *buf, size_t len, struct tzdb *tzdb,
                 struct event *ev, struct fu_err *err);
+/* Free what ev owns and zero it. Safe on NULL, on a zeroed struct and
+ * twice. */
 void event_release(struct event *ev);
 
 /* user_id of a line that may not parse as a valid event, for the
- * dead-letter key: a malloc'd string, or NULL when there is none. */
+ * dead-letter key: a malloc'd copy of a non-empty string user_id of a JSON
+ * object (duplicate keys allowed, last wins), or NULL. free() it. */
 char *event_peek_user_id(const char *buf, size_t len);
 
 /* Condition lookup over an event (ctx is a const struct event *): paths
- * start at the top of the event ("data.amount", "type"). */
+ * start at the top of the event ("data.amount", "type") and walk objects
+ * only (arrays are not indexed). Integers and reals are CV_NUMBER, objects
+ * and arrays CV_OTHER. out->str is borrowed from the event. Returns 0. */
 int event_lookup(const void *ctx, const char *const *segs, int nsegs,
                  struct cond_value *out);
 
-/* The JSON object {"<path>": value, ...} of the given dotted paths, values
- * as they are in the event (null when missing). malloc'd; NULL on ENOMEM. */
+/* The JSON object {"<path>": value, ...} of the given dotted paths in the
+ * given order, in the spaced style of jsonw, values as they are in the
+ * event re-encoded compactly (null when missing; reals with the shortest
+ * of 15 or 17 digits that reads back the same: 6200.00 -> 6200.0, 0.1 ->
+ * 0.1). paths are borrowed. Returns a malloc'd string; NULL on ENOMEM. */
 char *event_context_json(const struct event *ev, char *const *paths,
                          int npaths);
 
-/* "answered" -> OUTCOME_ANSWERED ...; -1 when unknown. */
+/* "answered" -> OUTCOME_ANSWERED ...; -1 when unknown (exact, lower-case).
+ * outcome_name returns a static string, NULL when out of range. */
 int outcome_from_name(const char *name);
 const char *outcome_name(int outcome);
 

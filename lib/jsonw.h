@@ -43,7 +43,8 @@ void jsonw_strn(struct jsonw *w, const char *s, size_t n);
 void jsonw_int(struct jsonw *w, int64_t v);
 void jsonw_bool(struct jsonw *w, int v);
 void jsonw_null(struct jsonw *w);
-void jsonw_time(struct jsonw *w, int64_t t); /* RFC 3339 UTC; TIME_NONE -> null */
+/* RFC 3339 UTC ("2026-11-20T11:15:00Z"); TIME_NONE -> null */
+void jsonw_time(struct jsonw *w, int64_t t);
 /* Already-valid JSON text, copied as is (NULL -> null). */
 void jsonw_raw(struct jsonw *w, const char *json);
 

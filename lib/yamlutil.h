@@ -74,7 +74,8 @@ int yu_error(const struct yu_doc *doc, const struct yu_node *n,
     __attribute__((format(printf, 4, 5)));
 /* Same, at byte offset off inside a one-line scalar's text: the column is
  * the node's plus off, plus 1 past the opening quote of a quoted scalar
- * (block scalars are reported at the node). Returns -1. */
+ * (block scalars are reported at the node; escapes inside quotes shift
+ * the column a little). Returns -1. */
 int yu_error_in(const struct yu_doc *doc, const struct yu_node *n, int off,
                 struct fu_diag *diag, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
