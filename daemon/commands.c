@@ -19,6 +19,7 @@ static int load_inputs(const struct cli_opts *o, struct tzdb *db,
     if (!path) {
         fprintf(stderr, "followupd: no policy: give --policy FILE or -c CONFIG\n");
         config_free(*cfg);
+        *cfg = NULL;
         return 2;
     }
     *pol = policy_load_file(path, db, &diag);
@@ -26,6 +27,7 @@ static int load_inputs(const struct cli_opts *o, struct tzdb *db,
         cli_print_diag(stderr, &diag);
         fu_diag_release(&diag);
         config_free(*cfg);
+        *cfg = NULL;
         return 1;
     }
     return 0;
