@@ -40,7 +40,7 @@ TEST_SRCS := $(sort $(wildcard tests/test_*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 DAEMON_OBJS := $(DAEMON_SRCS:%.c=$(BUILD)/%.o)
 TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
-TOOL_BINS := $(BUILD)/tests/tools/jsonl_match
+TOOL_BINS := $(BUILD)/tests/tools/jsonl_match $(BUILD)/tests/tools/taskid
 LIBA := $(BUILD)/libfollowupd.a
 
 .PHONY: all clean deps test unit asan valgrind demo bench fmt
@@ -63,9 +63,9 @@ $(BUILD)/tests/%: $(BUILD)/tests/%.o $(LIBA)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBA) $(LIBS)
 
-$(BUILD)/tests/tools/%: $(BUILD)/tests/tools/%.o
+$(BUILD)/tests/tools/%: $(BUILD)/tests/tools/%.o $(LIBA)
 	@$(if $(Q),echo "  LINK    $@")
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBS)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBA) $(LIBS)
 
 # Install the Debian packages the build and the tests need, only when
 # something is missing (pkg-config modules, redis-server, valgrind, tzdata).
