@@ -366,7 +366,7 @@ static void call_times(struct ectx *c, const struct call_check *cc,
         if (rule_id && strcmp(f->rule_id, rule_id)) continue;
         times_add(c, t, f->due_at);
     }
-    qsort(t->v, (size_t)t->n, sizeof(int64_t), cmp_i64);
+    if (t->n > 1) qsort(t->v, (size_t)t->n, sizeof(int64_t), cmp_i64);
 }
 
 /* The first call cap that d breaks, in precedence order: -1 none, 0 the
@@ -418,7 +418,7 @@ static int reminder_caps_broken(struct ectx *c, const char *channel,
                 continue;
             times_add(c, &t, f->reminder_at);
         }
-        qsort(t.v, (size_t)t.n, sizeof(int64_t), cmp_i64);
+        if (t.n > 1) qsort(t.v, (size_t)t.n, sizeof(int64_t), cmp_i64);
         int64_t nx;
         if (cap_breaks(&t, cap->limit, cap->per, s, &nx)) first = k;
     }

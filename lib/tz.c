@@ -222,20 +222,21 @@ static int32_t rule_offset(const struct tz_rule *r, int64_t t, int64_t *next) {
     return off;
 }
 
-/* The footer rule at any t: fold t into one 400-year cycle, evaluate, and
- * shift the next transition back out (saturating). */
+/* The footer rule at any t: fold t into the first 400-year cycle after
+ * 1970, evaluate there, and move the next transition back out (saturating
+ * at INT64_MAX). */
 static int32_t rule_offset_any(const struct tz_rule *r, int64_t t,
                                int64_t *next) {
+    int64_t folded = t % TZ_CYCLE, nx;
     if (!r->has_dst) {
         *next = INT64_MAX;
         return r->std_off;
     }
-    int64_t k = time_floor_div(t, TZ_CYCLE), shift = k * TZ_CYCLE, nx;
-    int32_t off = rule_offset(r, t - shift, &nx);
-    if (nx == INT64_MAX || (shift > 0 && nx > INT64_MAX - shift))
-        *next = INT64_MAX;
-    else
-        *next = nx + shift;
+    if (folded < 0) folded += TZ_CYCLE;
+    int32_t off = rule_offset(r, folded, &nx);
+    int64_t ahead = nx - folded; /* > 0, about a year at most */
+    *next = (nx == INT64_MAX || t > INT64_MAX - ahead) ? INT64_MAX
+                                                       : t + ahead;
     return off;
 }
 
