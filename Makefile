@@ -37,7 +37,8 @@ endif
 LIB_SRCS := $(sort $(wildcard lib/*.c))
 DAEMON_SRCS := $(sort $(wildcard daemon/*.c))
 TEST_SRCS := $(sort $(wildcard tests/test_*.c))
-LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+LUA_SRCS := $(sort $(wildcard lib/lua/*.lua))
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/gen/lua_scripts.o
 DAEMON_OBJS := $(DAEMON_SRCS:%.c=$(BUILD)/%.o)
 TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 TOOL_BINS := $(BUILD)/tests/tools/jsonl_match $(BUILD)/tests/tools/taskid
@@ -50,6 +51,22 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  CC      $@")
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
+# The Lua scripts are embedded as C strings (never a checked-in copy).
+$(BUILD)/gen/lua_scripts.c: $(LUA_SRCS) Makefile
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  GEN     $@")
+	$(Q){ echo '/* generated from the scripts in lib/lua by the Makefile */'; \
+	  for f in $(LUA_SRCS); do \
+	    n=$$(basename $$f .lua); \
+	    echo "const char lua_$${n}[] ="; \
+	    sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/    "/' -e 's/$$/\\n"/' $$f; \
+	    echo '    ;'; \
+	  done; } > $@
+
+$(BUILD)/gen/lua_scripts.o: $(BUILD)/gen/lua_scripts.c
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-missing-variable-declarations -c $< -o $@
 
 $(LIBA): $(LIB_OBJS)
 	@$(if $(Q),echo "  AR      $@")

@@ -1098,14 +1098,16 @@ int engine_on_due(const struct policy *pol, struct user_state *st,
 
 /* ---- Retention ---- */
 
-/* Until when follow-up f matters: pending ones until they are done,
- * emitted ones for caps (due + longest cap window) and late outcomes
- * (expiry + a day), sent reminders for reminder caps. */
+/* Until when follow-up f matters: pending ones until well after they can
+ * be due (expiry or reschedule target, plus the cap window); emitted ones
+ * for caps (due + longest cap window) and late outcomes (expiry + a day);
+ * sent reminders for reminder caps. Always finite, so stored state always
+ * expires. */
 static int64_t followup_keep_until(const struct policy *pol,
                                    const struct followup *f) {
-    int64_t keep = 0;
+    int64_t keep = 0, window = max64(pol->longest_cap, LATE_OUTCOME_GRACE);
     if (f->status == FOLLOWUP_PENDING || f->reminder_status == REMINDER_PENDING)
-        return TIME_MAX;
+        return add64(max64(f->expires_at, f->due_at), window);
     if (f->status == FOLLOWUP_EMITTED)
         keep = max64(add64(f->expires_at, LATE_OUTCOME_GRACE),
                      add64(f->due_at, pol->longest_cap));
@@ -1113,6 +1115,15 @@ static int64_t followup_keep_until(const struct policy *pol,
     if (f->reminder_status == REMINDER_SENT)
         keep = max64(keep, add64(f->reminder_at, pol->longest_cap));
     return keep;
+}
+
+/* A repeat timer matters until its occurrence has surely expired. */
+static int64_t repeat_keep_until(const struct policy *pol,
+                                 const struct repeat_timer *t) {
+    const struct rule *r = policy_rule(pol, t->rule_id);
+    int64_t life = r ? r->expires_after : 0;
+    return add64(add64(max64(t->nominal, t->decide_at), life),
+                 max64(pol->longest_cap, LATE_OUTCOME_GRACE));
 }
 
 void engine_prune(const struct policy *pol, struct user_state *st,
@@ -1130,7 +1141,8 @@ void engine_prune(const struct policy *pol, struct user_state *st,
 int64_t engine_keep_until(const struct policy *pol,
                           const struct user_state *st) {
     int64_t keep = 0;
-    if (st->nrepeats) return TIME_MAX;
+    for (int i = 0; i < st->nrepeats; i++)
+        keep = max64(keep, repeat_keep_until(pol, &st->repeats[i]));
     for (int i = 0; i < st->nseen; i++)
         keep = max64(keep, add64(st->seen[i].decided_at, pol->dedupe_for));
     for (int i = 0; i < st->nfollowups; i++)

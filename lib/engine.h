@@ -64,8 +64,8 @@ int engine_on_due(const struct policy *pol, struct user_state *st,
 void engine_prune(const struct policy *pol, struct user_state *st,
                   int64_t now);
 
-/* The instant after which st holds nothing needed (for key expiry), or
- * TIME_MAX while something is scheduled. */
+/* The instant after which st holds nothing needed (for key expiry);
+ * always finite. */
 int64_t engine_keep_until(const struct policy *pol,
                           const struct user_state *st);
 

@@ -75,7 +75,7 @@ static void jsonw_before_value(struct jsonw *w) {
         w->after_key = 0;
         return;
     }
-    if (!w->first[w->depth]) jsonw_put(w, ", ", 2);
+    if (!w->first[w->depth]) jsonw_put(w, ", ", w->compact ? 1 : 2);
     w->first[w->depth] = 0;
 }
 
@@ -195,10 +195,10 @@ void jsonw_arr_close(struct jsonw *w) {
 
 void jsonw_key(struct jsonw *w, const char *key) {
     if (w->oom) return;
-    if (!w->first[w->depth]) jsonw_put(w, ", ", 2);
+    if (!w->first[w->depth]) jsonw_put(w, ", ", w->compact ? 1 : 2);
     w->first[w->depth] = 0;
     jsonw_quote(w, key, strlen(key));
-    jsonw_put(w, ": ", 2);
+    jsonw_put(w, ": ", w->compact ? 1 : 2);
     w->after_key = 1;
 }
 

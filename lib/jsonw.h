@@ -21,6 +21,7 @@ struct jsonw {
     unsigned char first[JSONW_MAX_DEPTH]; /* no member written yet */
     int after_key;
     int oom;
+    int compact; /* set after init: `{"a":1,"b":2}` (stored state) */
 };
 
 /* Cannot fail (allocates on the first write). */

@@ -56,7 +56,7 @@ static int step(struct sim *s, const char *user_id, const struct event *ev,
                 struct fu_err *err) {
     struct user_state *st;
     struct engine_env env = {s->clock, &s->seq, s->tzdb};
-    if (s->store->ops->load(s->store->ctx, user_id, &st, err) < 0) return -1;
+    if (store_load_one(s->store, user_id, &st, err) < 0) return -1;
     int rc = ev ? engine_on_event(s->pol, st, ev, &env, &s->plan, err)
                 : engine_on_due(s->pol, st, &env, &s->plan, err);
     if (rc < 0) {
@@ -64,8 +64,8 @@ static int step(struct sim *s, const char *user_id, const struct event *ev,
         plan_reset(&s->plan);
         return -1;
     }
-    if (s->store->ops->save(s->store->ctx, st,
-                            engine_keep_until(s->pol, st), err) < 0) {
+    int64_t ttl = engine_keep_until(s->pol, st) - s->clock;
+    if (store_save_one(s->store, st, ttl > 0 ? ttl : 1, NULL, err) < 0) {
         plan_reset(&s->plan);
         return -1;
     }

@@ -1,36 +1,66 @@
-/* store.h -- the state-store interface: per-user state and the due index.
+/* store.h -- the state-store interface: per-user state, the due index and
+ * the outbox of messages waiting for the broker.
  *
- * A store keeps one struct user_state per user and an index of each
- * user's earliest scheduled item. Loading checks a state out to the
- * caller; saving hands it back, so one user's read-decide-write is a
- * single atomic step on every backend (the Redis store does it with a
- * compare-and-set on st->version). Implementations: store_memory.c
- * (simulate, demo, tests) and the Redis store. */
+ * A store keeps one struct user_state per user. Loading checks states out
+ * to the caller; saving hands them back together with the messages their
+ * decisions produced, in one atomic step per user that fails (conflict)
+ * when another writer saved the user in between -- so a read-decide-write
+ * never double-counts, even with two daemons on one user. Both calls take
+ * a batch, so a backend can do a whole batch in one round trip.
+ * Implementations: store_memory.c (simulate, demo, tests) and
+ * store_redis.c. */
 #ifndef FU_STORE_H
 #define FU_STORE_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include "engine.h"
 #include "err.h"
 #include "state.h"
 
+/* One user's write. */
+struct store_write {
+    struct user_state *st;     /* taken by save in every case */
+    int64_t ttl;               /* seconds the state must be kept, > 0 */
+    const struct plan *outbox; /* messages to queue atomically, or NULL */
+    int conflict;              /* out: another writer saved the user first;
+                                  nothing was written: reload and redo */
+};
+
+/* A message taken from the outbox: send it, then confirm its id. */
+struct outbox_msg {
+    char id[24];
+    struct out_msg msg; /* owned: key and value freed by outbox_msg_release */
+};
+
 struct store_ops {
-    /* Check out user_id's state into *out (a new empty one if unknown);
-     * the caller owns it until it gives it to save, or frees it with
-     * user_state_free to abandon the change. 0 / -1 with err. */
-    int (*load)(void *ctx, const char *user_id, struct user_state **out,
-                struct fu_err *err);
-    /* Write st back and re-index its earliest item; takes st in every
-     * case. keep_until: when the state may be forgotten (TIME_MAX: not
-     * while something is scheduled). 0 / -1 (FU_ETRANSIENT: retry). */
-    int (*save)(void *ctx, struct user_state *st, int64_t keep_until,
-                struct fu_err *err);
-    /* The user whose earliest item is earliest by (due, seq), if it is
-     * due at or before `until`: copies the user id into buf and its due
-     * time into *due and returns 1; returns 0 when none is due. */
+    /* Check out the states of users[0..n) into out[0..n) (new empty ones
+     * for unknown users). The caller owns them until it saves or frees
+     * them. A user must appear once per batch. 0 / -1 with err
+     * (FU_ETRANSIENT: the backend is unreachable; nothing was loaded). */
+    int (*load)(void *ctx, const char *const *users, int n,
+                struct user_state **out, struct fu_err *err);
+    /* Write w[0..n); sets w[i].conflict for users written by someone else
+     * since their load. 0 / -1 with err when the backend failed: then
+     * nothing is known to be written, and the caller retries the batch. */
+    int (*save)(void *ctx, struct store_write *w, int n, struct fu_err *err);
+    /* The user whose earliest item is earliest by (due, seq), if due at or
+     * before `until`: user id into buf, due into *due; returns 1, or 0 when
+     * none is due, -1 on error. Exact for a single writer (simulate). */
     int (*next_due)(void *ctx, int64_t until, char *buf, size_t size,
                     int64_t *due, struct fu_err *err);
+    /* Up to max users with an item due at or before now, into users[]
+     * (strdup'd; the caller frees). Returns how many, or -1. */
+    int (*due_users)(void *ctx, int64_t now, char **users, int max,
+                     struct fu_err *err);
+    /* Lease up to max outbox messages until now + lease seconds. Returns
+     * how many were written to out[], or -1. */
+    int (*outbox_claim)(void *ctx, int64_t now, int lease,
+                        struct outbox_msg *out, int max, struct fu_err *err);
+    /* Forget messages the broker acknowledged. 0 / -1. */
+    int (*outbox_confirm)(void *ctx, const struct outbox_msg *msgs, int n,
+                          struct fu_err *err);
     void (*free)(void *ctx);
 };
 
@@ -39,11 +69,33 @@ struct store {
     void *ctx;
 };
 
-/* The in-memory store: hash table of users plus a heap of due times.
- * NULL on ENOMEM. Single-threaded, not durable. */
+/* The in-memory store: hash table of users, a heap of due times and a
+ * queue for the outbox. Single-threaded, not durable. 0 / -1 ENOMEM. */
 int store_memory_open(struct store *out, struct fu_err *err);
 
-/* Free a store's backend (NULL ops is a no-op). */
+/* The Redis store at url (redis://[:password@]host:port/db or
+ * unix:///path.sock), keys prefixed with prefix. Connects and loads the
+ * scripts now; 0, or -1 with err (FU_EINVAL bad url, FU_ETRANSIENT
+ * unreachable). */
+int store_redis_open(struct store *out, const char *url, const char *prefix,
+                     struct fu_err *err);
+
+/* Single-user conveniences over load/save (simulate, tests). */
+int store_load_one(struct store *s, const char *user,
+                   struct user_state **out, struct fu_err *err);
+/* Save st (taken) with ttl and outbox; a conflict is an error here
+ * (FU_ETRANSIENT). */
+int store_save_one(struct store *s, struct user_state *st, int64_t ttl,
+                   const struct plan *outbox, struct fu_err *err);
+
+void outbox_msg_release(struct outbox_msg *m);
+
+/* Outbox message <-> one string ("<topic> <at> <key>\n<value>"), as the
+ * Redis outbox keeps them. */
+char *outbox_encode(const struct out_msg *m);
+int outbox_decode(const char *s, size_t len, struct out_msg *m);
+
+/* Free a store's backend (NULL or closed is a no-op). */
 void store_close(struct store *s);
 
 #endif

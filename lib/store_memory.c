@@ -3,7 +3,8 @@
  * Users live in a chained hash table; the due index is a binary min-heap of
  * (due, seq, user) with lazy deletion: each user remembers the one entry
  * that is current, and stale heap entries are skipped when they surface.
- * Nothing here scans all users. Not durable, single-threaded. */
+ * The outbox is a FIFO of leased messages. Nothing here scans all users.
+ * Not durable, single-threaded: a load never conflicts. */
 #include "store.h"
 
 #include <stdio.h>
@@ -25,11 +26,20 @@ struct heap_item {
     struct mem_user *u;
 };
 
+struct mem_outbox_item {
+    uint64_t id;
+    int64_t visible_at; /* leased until then; INT64_MAX once confirmed */
+    struct out_msg msg;
+};
+
 struct mem_store {
     struct mem_user **buckets;
     size_t nbuckets, nusers;
     struct heap_item *heap;
     size_t nheap, capheap;
+    struct mem_outbox_item *outbox; /* FIFO: [head, n) are live */
+    size_t outbox_head, noutbox, capoutbox;
+    uint64_t next_outbox_id;
 };
 
 /* ---- Users ---- */
@@ -123,52 +133,101 @@ static int heap_top_current(const struct heap_item *it) {
     return u->indexed && u->idx_due == it->due && u->idx_seq == it->seq;
 }
 
-/* ---- store_ops ---- */
+/* ---- State ---- */
 
-static int mem_load(void *ctx, const char *user_id, struct user_state **out,
-                    struct fu_err *err) {
+static int mem_load(void *ctx, const char *const *users, int n,
+                    struct user_state **out, struct fu_err *err) {
     struct mem_store *ms = ctx;
-    struct mem_user *u = user_get(ms, user_id);
-    if (!u) return fu_err_set(err, FU_ENOMEM, "out of memory");
-    if (u->st) {
-        *out = u->st;
-        u->st = NULL;
-        return 0;
+    for (int i = 0; i < n; i++) {
+        struct mem_user *u = user_get(ms, users[i]);
+        out[i] = u ? u->st : NULL;
+        if (u && u->st) {
+            u->st = NULL; /* checked out */
+            continue;
+        }
+        if (!u || !(out[i] = user_state_new(users[i]))) {
+            for (int j = 0; j < i; j++) user_state_free(out[j]);
+            return fu_err_set(err, FU_ENOMEM, "out of memory");
+        }
     }
-    *out = user_state_new(user_id);
-    return *out ? 0 : fu_err_set(err, FU_ENOMEM, "out of memory");
+    return 0;
 }
 
-static int mem_save(void *ctx, struct user_state *st, int64_t keep_until,
-                    struct fu_err *err) {
-    struct mem_store *ms = ctx;
-    struct mem_user *u = user_get(ms, st->user_id);
+/* Point the due index at the user's earliest item. */
+static int reindex(struct mem_store *ms, struct mem_user *u,
+                   const struct user_state *st) {
     int64_t due;
     uint64_t seq;
-    (void)keep_until; /* the engine prunes; nothing here outlives a run */
-    if (!u) {
+    if (!user_state_next_due(st, &due, &seq)) {
+        u->indexed = 0;
+        return 0;
+    }
+    if (u->indexed && u->idx_due == due && u->idx_seq == seq) return 0;
+    struct heap_item it = {due, seq, u};
+    if (heap_push(ms, it) < 0) return -1;
+    u->indexed = 1;
+    u->idx_due = due;
+    u->idx_seq = seq;
+    return 0;
+}
+
+static int outbox_push(struct mem_store *ms, const struct out_msg *m) {
+    if (ms->noutbox == ms->capoutbox) {
+        size_t n = ms->capoutbox ? ms->capoutbox * 2 : 256;
+        struct mem_outbox_item *no = realloc(ms->outbox, n * sizeof(*no));
+        if (!no) return -1;
+        ms->outbox = no;
+        ms->capoutbox = n;
+    }
+    struct mem_outbox_item *it = &ms->outbox[ms->noutbox];
+    it->msg.topic = m->topic;
+    it->msg.at = m->at;
+    it->msg.key = m->key ? strdup(m->key) : NULL;
+    it->msg.value = strdup(m->value);
+    if ((m->key && !it->msg.key) || !it->msg.value) {
+        free(it->msg.key);
+        free(it->msg.value);
+        return -1;
+    }
+    it->id = ++ms->next_outbox_id;
+    it->visible_at = INT64_MIN;
+    ms->noutbox++;
+    return 0;
+}
+
+static int save_one(struct mem_store *ms, struct store_write *w) {
+    struct user_state *st = w->st;
+    struct mem_user *u = user_get(ms, st->user_id);
+    int rc = u ? 0 : -1;
+    for (int i = 0; rc == 0 && w->outbox && i < w->outbox->n; i++)
+        rc = outbox_push(ms, &w->outbox->msgs[i]);
+    if (rc < 0) {
         user_state_free(st);
-        return fu_err_set(err, FU_ENOMEM, "out of memory");
+        return -1;
     }
     user_state_free(u->st);
     st->version++;
     u->st = st;
-    if (!user_state_next_due(st, &due, &seq)) {
-        u->indexed = 0;
-    } else if (!u->indexed || u->idx_due != due || u->idx_seq != seq) {
-        struct heap_item it = {due, seq, u};
-        if (heap_push(ms, it) < 0)
-            return fu_err_set(err, FU_ENOMEM, "out of memory");
-        u->indexed = 1;
-        u->idx_due = due;
-        u->idx_seq = seq;
-    }
+    rc = reindex(ms, u, st);
     if (user_state_empty(st)) {
         user_state_free(st);
         u->st = NULL;
     }
-    return 0;
+    return rc;
 }
+
+static int mem_save(void *ctx, struct store_write *w, int n,
+                    struct fu_err *err) {
+    struct mem_store *ms = ctx;
+    int rc = 0;
+    for (int i = 0; i < n; i++) {
+        w[i].conflict = 0;
+        if (save_one(ms, &w[i]) < 0) rc = -1;
+    }
+    return rc < 0 ? fu_err_set(err, FU_ENOMEM, "out of memory") : 0;
+}
+
+/* ---- Due index ---- */
 
 static int mem_next_due(void *ctx, int64_t until, char *buf, size_t size,
                         int64_t *due, struct fu_err *err) {
@@ -180,6 +239,87 @@ static int mem_next_due(void *ctx, int64_t until, char *buf, size_t size,
     *due = ms->heap[0].due;
     return 1;
 }
+
+/* Hands each due user out once: its index entry is dropped until the
+ * caller saves the user again (which re-indexes it). */
+static int mem_due_users(void *ctx, int64_t now, char **users, int max,
+                         struct fu_err *err) {
+    struct mem_store *ms = ctx;
+    int n = 0;
+    while (n < max && ms->nheap > 0) {
+        struct heap_item top = ms->heap[0];
+        if (!heap_top_current(&top)) {
+            heap_pop(ms);
+            continue;
+        }
+        if (top.due > now) break;
+        if (!(users[n] = strdup(top.u->user_id))) {
+            while (n > 0) free(users[--n]);
+            return fu_err_set(err, FU_ENOMEM, "out of memory");
+        }
+        n++;
+        top.u->indexed = 0;
+        heap_pop(ms);
+    }
+    return n;
+}
+
+/* ---- Outbox ---- */
+
+static int mem_outbox_claim(void *ctx, int64_t now, int lease,
+                            struct outbox_msg *out, int max,
+                            struct fu_err *err) {
+    struct mem_store *ms = ctx;
+    int n = 0;
+    for (size_t i = ms->outbox_head; i < ms->noutbox && n < max; i++) {
+        struct mem_outbox_item *it = &ms->outbox[i];
+        if (it->visible_at > now) continue;
+        struct outbox_msg *o = &out[n];
+        memset(o, 0, sizeof(*o));
+        snprintf(o->id, sizeof(o->id), "%020llu", (unsigned long long)it->id);
+        o->msg.topic = it->msg.topic;
+        o->msg.at = it->msg.at;
+        o->msg.key = it->msg.key ? strdup(it->msg.key) : NULL;
+        o->msg.value = strdup(it->msg.value);
+        if ((it->msg.key && !o->msg.key) || !o->msg.value) {
+            outbox_msg_release(o);
+            while (n > 0) outbox_msg_release(&out[--n]);
+            return fu_err_set(err, FU_ENOMEM, "out of memory");
+        }
+        it->visible_at = now + lease;
+        n++;
+    }
+    return n;
+}
+
+static void outbox_compact(struct mem_store *ms) {
+    while (ms->outbox_head < ms->noutbox &&
+           ms->outbox[ms->outbox_head].visible_at == INT64_MAX)
+        ms->outbox_head++;
+    if (ms->outbox_head == ms->noutbox) ms->outbox_head = ms->noutbox = 0;
+}
+
+static int mem_outbox_confirm(void *ctx, const struct outbox_msg *msgs, int n,
+                              struct fu_err *err) {
+    struct mem_store *ms = ctx;
+    (void)err;
+    for (int k = 0; k < n; k++) {
+        uint64_t id = strtoull(msgs[k].id, NULL, 10);
+        for (size_t i = ms->outbox_head; i < ms->noutbox; i++) {
+            struct mem_outbox_item *it = &ms->outbox[i];
+            if (it->id != id || it->visible_at == INT64_MAX) continue;
+            free(it->msg.key);
+            free(it->msg.value);
+            it->msg.key = it->msg.value = NULL;
+            it->visible_at = INT64_MAX;
+            break;
+        }
+    }
+    outbox_compact(ms);
+    return 0;
+}
+
+/* ---- Lifecycle ---- */
 
 static void mem_free(void *ctx) {
     struct mem_store *ms = ctx;
@@ -193,13 +333,19 @@ static void mem_free(void *ctx) {
             free(u);
         }
     }
+    for (size_t i = ms->outbox_head; i < ms->noutbox; i++) {
+        free(ms->outbox[i].msg.key);
+        free(ms->outbox[i].msg.value);
+    }
+    free(ms->outbox);
     free(ms->buckets);
     free(ms->heap);
     free(ms);
 }
 
-static const struct store_ops mem_ops = {mem_load, mem_save, mem_next_due,
-                                         mem_free};
+static const struct store_ops mem_ops = {
+    mem_load,     mem_save,         mem_next_due,       mem_due_users,
+    mem_outbox_claim, mem_outbox_confirm, mem_free};
 
 int store_memory_open(struct store *out, struct fu_err *err) {
     struct mem_store *ms = calloc(1, sizeof(*ms));
@@ -210,11 +356,4 @@ int store_memory_open(struct store *out, struct fu_err *err) {
     out->ops = &mem_ops;
     out->ctx = ms;
     return 0;
-}
-
-void store_close(struct store *s) {
-    if (!s || !s->ops) return;
-    s->ops->free(s->ctx);
-    s->ops = NULL;
-    s->ctx = NULL;
 }

@@ -102,7 +102,8 @@ static void test_retention(struct tzdb *db) {
     struct engine_env env = {t0, &seq, db};
     plan_init(&plan);
     CHECK(engine_on_event(pol, st, &ev, &env, &plan, NULL) == 0);
-    CHECK(engine_keep_until(pol, st) == TIME_MAX); /* a call is pending */
+    /* pending: until expiry (t0+1h+2d) plus the 30d cap window */
+    CHECK_INT(engine_keep_until(pol, st), t0 + 3600 + 2 * 86400 + 30 * 86400);
     env.now = t0 + 3600; /* the call is due: emit it */
     plan_reset(&plan);
     CHECK_INT(engine_on_due(pol, st, &env, &plan, NULL), 1);
@@ -135,12 +136,12 @@ static void test_memory_store_order(void) {
     uint64_t seqs[3] = {1, 3, 2};
     for (int i = 0; i < 3; i++) {
         struct user_state *st;
-        CHECK(s.ops->load(s.ctx, users[i], &st, &err) == 0);
+        CHECK(store_load_one(&s, users[i], &st, &err) == 0);
         struct repeat_timer *t = user_state_add_repeat(st);
         t->rule_id = strdup("r");
         t->decide_at = dues[i];
         t->seq = seqs[i];
-        CHECK(s.ops->save(s.ctx, st, TIME_MAX, &err) == 0);
+        CHECK(store_save_one(&s, st, 3600, NULL, &err) == 0);
     }
     CHECK_INT(s.ops->next_due(s.ctx, 99, user, sizeof(user), &due, &err), 0);
     const char *order[3] = {"a-first", "b-second", "late"};
@@ -148,9 +149,9 @@ static void test_memory_store_order(void) {
         struct user_state *st;
         CHECK_INT(s.ops->next_due(s.ctx, 1000, user, sizeof(user), &due, &err), 1);
         CHECK_STR(user, order[i]);
-        CHECK(s.ops->load(s.ctx, user, &st, &err) == 0);
+        CHECK(store_load_one(&s, user, &st, &err) == 0);
         user_state_remove_repeat(st, 0);
-        CHECK(s.ops->save(s.ctx, st, TIME_MAX, &err) == 0);
+        CHECK(store_save_one(&s, st, 3600, NULL, &err) == 0);
     }
     CHECK_INT(s.ops->next_due(s.ctx, TIME_MAX, user, sizeof(user), &due, &err), 0);
     store_close(&s);

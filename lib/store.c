@@ -1,0 +1,70 @@
+/* store.c -- what every store shares: single-user helpers over the batch
+ * calls, the outbox message encoding, closing. */
+#include "store.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int store_load_one(struct store *s, const char *user,
+                   struct user_state **out, struct fu_err *err) {
+    const char *users[1] = {user};
+    return s->ops->load(s->ctx, users, 1, out, err);
+}
+
+int store_save_one(struct store *s, struct user_state *st, int64_t ttl,
+                   const struct plan *outbox, struct fu_err *err) {
+    struct store_write w = {st, ttl, outbox, 0};
+    if (s->ops->save(s->ctx, &w, 1, err) < 0) return -1;
+    if (w.conflict)
+        return fu_err_set(err, FU_ETRANSIENT,
+                          "another writer saved the user's state first");
+    return 0;
+}
+
+void outbox_msg_release(struct outbox_msg *m) {
+    free(m->msg.key);
+    free(m->msg.value);
+    memset(m, 0, sizeof(*m));
+}
+
+/* Keys are user ids, which never hold a newline or are empty (event.c
+ * rejects such ids), so "" stands for no key and a newline ends it. */
+char *outbox_encode(const struct out_msg *m) {
+    const char *key = m->key ? m->key : "";
+    size_t n = strlen(key) + strlen(m->value) + 48;
+    char *s = malloc(n);
+    if (s)
+        snprintf(s, n, "%d %" PRId64 " %s\n%s", (int)m->topic, m->at, key,
+                 m->value);
+    return s;
+}
+
+int outbox_decode(const char *s, size_t len, struct out_msg *m) {
+    const char *nl = memchr(s, '\n', len);
+    int topic, used = 0;
+    long long at;
+    memset(m, 0, sizeof(*m));
+    if (!nl || sscanf(s, "%d %lld %n", &topic, &at, &used) != 2 || used == 0 ||
+        topic < OUT_TASKS || topic > OUT_DEAD_LETTER || s + used > nl)
+        return -1;
+    m->topic = (enum out_topic)topic;
+    m->at = at;
+    if (s + used < nl && !(m->key = strndup(s + used, (size_t)(nl - s - used))))
+        return -1;
+    m->value = strndup(nl + 1, len - (size_t)(nl + 1 - s));
+    if (!m->value) {
+        free(m->key);
+        m->key = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+void store_close(struct store *s) {
+    if (!s || !s->ops) return;
+    s->ops->free(s->ctx);
+    s->ops = NULL;
+    s->ctx = NULL;
+}
