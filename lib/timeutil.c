@@ -137,9 +137,12 @@ int64_t time_from_epoch_ms(int64_t ms) {
 }
 
 char *time_format_utc(int64_t t, char *buf) {
-    int64_t days = time_floor_div(t, 86400), y;
-    int64_t sod = t - days * 86400;
+    int64_t days = t / 86400, sod = t % 86400, y; /* no overflow at MIN */
     int m, d;
+    if (sod < 0) {
+        sod += 86400;
+        days--;
+    }
     time_civil_from_days(days, &y, &m, &d);
     snprintf(buf, 32, "%04lld-%02d-%02dT%02d:%02d:%02dZ", (long long)y, m, d,
              (int)(sod / 3600), (int)(sod / 60 % 60), (int)(sod % 60));

@@ -12,7 +12,9 @@
 #define TIME_MAX INT64_MAX
 
 /* RFC 3339 with any offset ("2026-11-20T09:15:00Z", "...+08:00", optional
- * fraction, which is truncated). 'T' may be 't' or ' '. 0 ok, -1 bad. */
+ * fraction, which is truncated). 'T' may be 't' or ' '. Out-of-range
+ * fields (month 13, Feb 30, hour 24, offset +24:00) are bad, and so is
+ * a leap second (":60"): instants are POSIX seconds. 0 ok, -1 bad. */
 int time_parse_rfc3339(const char *s, int64_t *out);
 
 /* Epoch milliseconds to an instant (floor to the second). */
@@ -22,7 +24,8 @@ int64_t time_from_epoch_ms(int64_t ms);
 char *time_format_utc(int64_t t, char *buf);
 
 /* Duration "90s", "15m", "2h", "7d", "2w" (integer + unit) to seconds.
- * 0 ok, -1 bad. Zero ("0s") is allowed. */
+ * 0 ok, -1 bad (no sign, fraction, space or upper-case unit; overflow of
+ * int64 seconds is bad). Zero ("0s") is allowed. */
 int time_parse_duration(const char *s, int64_t *out);
 
 /* Proleptic Gregorian calendar; days are counted from 1970-01-01. */

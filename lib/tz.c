@@ -67,7 +67,7 @@ struct tzdb {
 static int rule_number(const char **sp) {
     const char *s = *sp;
     int v = 0, n = 0;
-    while (*s >= '0' && *s <= '9' && n < 3) v = v * 10 + (*s++ - '0'), n++;
+    for (; *s >= '0' && *s <= '9' && n < 3; n++) v = v * 10 + (*s++ - '0');
     if (n == 0) return -1;
     *sp = s;
     return v;
@@ -415,27 +415,30 @@ static struct tz *tz_load(const char *dir, const char *name,
                           struct fu_err *err) {
     char path[4096];
     size_t len = 0;
-    unsigned char *data;
-    struct tz *tz;
-    if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path))
-        goto unknown;
-    if (!(data = tz_read_file(path, &len))) goto unknown;
+    unsigned char *data = NULL;
+    struct tz *tz = NULL;
+    int n = snprintf(path, sizeof(path), "%s/%s", dir, name);
+    if (n < 0 || (size_t)n >= sizeof(path) ||
+        !(data = tz_read_file(path, &len))) {
+        fu_err_set(err, FU_EINVAL, "unknown time zone '%s'", name);
+        goto err;
+    }
     if (!(tz = calloc(1, sizeof(*tz))) || !(tz->name = strdup(name))) {
-        free(data);
-        tz_free(tz);
         fu_err_set(err, FU_ENOMEM, "out of memory loading time zone '%s'",
                    name);
-        return NULL;
+        goto err;
     }
     if (tzif_parse(data, len, tz)) {
-        free(data);
-        tz_free(tz);
-        goto unknown;
+        fu_err_set(err, FU_EINVAL,
+                   "unknown time zone '%s': '%s' is not a usable TZif file",
+                   name, path);
+        goto err;
     }
     free(data);
     return tz;
-unknown:
-    fu_err_set(err, FU_EINVAL, "unknown time zone '%s'", name);
+err:
+    free(data);
+    tz_free(tz);
     return NULL;
 }
 
@@ -481,8 +484,12 @@ char *tz_format_local(const struct tz *tz, int64_t t, char *buf) {
         lt = t; /* beyond any calendar worth printing */
     else
         lt = t + off;
-    days = time_floor_div(lt, 86400);
-    int64_t sod = lt - days * 86400;
+    days = lt / 86400;
+    int64_t sod = lt % 86400; /* no overflow at INT64_MIN */
+    if (sod < 0) {
+        sod += 86400;
+        days--;
+    }
     time_civil_from_days(days, &y, &m, &d);
     snprintf(buf, 32, "%04lld-%02d-%02d %02d:%02d", (long long)y, m, d,
              (int)(sod / 3600), (int)(sod / 60 % 60));

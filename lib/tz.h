@@ -21,8 +21,10 @@ void tzdb_free(struct tzdb *db);
 
 /* The zone called name ("Asia/Shanghai", "UTC"), loaded on first use.
  * Returns a pointer owned by db, or NULL with err set (FU_EINVAL) when the
- * name is not a valid IANA zone of the database. Never accepts paths
- * ("../x", "/etc/passwd"). */
+ * name is not a valid IANA zone of the database (FU_ENOMEM when out of
+ * memory). Never accepts paths ("../x", "/etc/passwd"): names are
+ * [A-Za-z0-9_+-] parts joined by '/', shorter than 128. Files counting
+ * leap seconds ("right/...") are refused. A miss is not cached. */
 const struct tz *tzdb_get(struct tzdb *db, const char *name,
                           struct fu_err *err);
 

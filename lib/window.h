@@ -42,12 +42,15 @@ int window_never_opens(const struct window *w);
 /* First instant >= t inside the window and < limit. On success stores it
  * in *at and, if slot_end is not NULL, the end of the contiguous piece of
  * the slot holding *at: the first instant after *at that is outside that
- * slot (its range end, or a DST gap that cuts it). Returns 0, or -1 when
- * there is none before limit. */
+ * slot (its range end, or a DST gap that cuts it); slot_end may be past
+ * limit. When overlapping ranges put *at in two slots, the longer piece
+ * wins. Returns 0, or -1 when there is none before limit or within 4000
+ * local dates of t. Instants beyond +-2^50 s count as outside. */
 int window_next(const struct window *w, const struct tz *tz, int64_t t,
                 int64_t limit, int64_t *at, int64_t *slot_end);
 
-/* Latest instant <= t inside the window and >= floor. 0 found, -1 none. */
+/* Latest instant <= t inside the window and >= floor. 0 found, -1 none
+ * (also when none lies within 4000 local dates of t). */
 int window_prev(const struct window *w, const struct tz *tz, int64_t t,
                 int64_t floor, int64_t *at);
 
