@@ -3,6 +3,8 @@
  * Each returns the process exit code of spec 3.1. */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "sim.h"
@@ -58,6 +60,18 @@ int cmd_check(const struct cli_opts *o) {
     return rc;
 }
 
+/* The memory store, or with --state a scratch namespace of the Redis
+ * store (a dry run never touches the daemon's keys; it is deleted at the
+ * end). */
+static int open_store(const struct cli_opts *o, const struct config *cfg,
+                      struct store *store, struct fu_err *err) {
+    char prefix[256];
+    if (!o->state) return store_memory_open(store, err);
+    snprintf(prefix, sizeof(prefix), "%ssim:%ld:%ld:",
+             cfg ? cfg->key_prefix : "fu:", (long)getpid(), (long)time(NULL));
+    return store_redis_open(store, o->state, prefix, 1, err);
+}
+
 int cmd_simulate(const struct cli_opts *o) {
     struct tzdb *db = tzdb_new(NULL);
     struct config *cfg = NULL;
@@ -69,23 +83,17 @@ int cmd_simulate(const struct cli_opts *o) {
     if (!db) return 3;
     int rc = load_inputs(o, db, &cfg, &pol);
     if (rc) goto out;
-    if (o->state) {
-        fprintf(stderr, "followupd simulate: --state needs the Redis store, "
-                        "which is not built yet\n");
-        rc = 2;
-        goto out;
-    }
     in = strcmp(o->events, "-") ? fopen(o->events, "r") : stdin;
     if (!in) {
         fprintf(stderr, "followupd simulate: cannot open '%s'\n", o->events);
         rc = 1;
         goto out;
     }
-    if (store_memory_open(&store, &err) < 0 ||
+    if (open_store(o, cfg, &store, &err) < 0 ||
         sim_run(pol, &store, db, in, o->events, stdout, stderr, &stats,
                 &err) < 0) {
         fprintf(stderr, "followupd simulate: %s\n", err.msg);
-        rc = 3;
+        rc = err.code == FU_EINVAL ? 2 : 3;
         goto out;
     }
     if (fflush(stdout) != 0) rc = 3;

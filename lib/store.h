@@ -74,11 +74,12 @@ struct store {
 int store_memory_open(struct store *out, struct fu_err *err);
 
 /* The Redis store at url (redis://[:password@]host:port/db or
- * unix:///path.sock), keys prefixed with prefix. Connects and loads the
- * scripts now; 0, or -1 with err (FU_EINVAL bad url, FU_ETRANSIENT
- * unreachable). */
+ * unix:///path.sock), keys prefixed with prefix. With scratch, every key
+ * under prefix is deleted when the store is closed (simulate's dry runs).
+ * Connects and loads the scripts now; 0, or -1 with err (FU_EINVAL bad
+ * url, FU_ETRANSIENT unreachable). */
 int store_redis_open(struct store *out, const char *url, const char *prefix,
-                     struct fu_err *err);
+                     int scratch, struct fu_err *err);
 
 /* Single-user conveniences over load/save (simulate, tests). */
 int store_load_one(struct store *s, const char *user,
