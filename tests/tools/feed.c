@@ -10,6 +10,7 @@
  *   --dump          afterwards, claim the whole outbox, print it as JSON
  *                   lines ({"topic", "key", "value"}) and confirm it
  *   --stats         print batch statistics on stderr
+ *   --pause-ms N    sleep N ms between batches (to be caught mid-run)
  * The clock of a batch is the latest occurred_at seen so far. A store
  * failure (Redis down) is retried every 100 ms for up to 60 s; the batch
  * is decided again from scratch, as `run` would after not committing. */
@@ -26,12 +27,18 @@
 
 struct opts {
     const char *state, *policy, *prefix, *events, *drain;
-    int batch, dump, stats;
+    int batch, dump, stats, pause_ms;
 };
+
+static void sleep_ms(int ms) {
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
 
 static void usage(void) {
     fprintf(stderr, "usage: feed --policy FILE [--state URL] [--prefix P] "
-                    "[--batch N] [--drain UNTIL] [--dump] [--stats] EVENTS\n");
+                    "[--batch N] [--drain UNTIL] [--dump] [--stats] "
+                    "[--pause-ms N] EVENTS\n");
     exit(2);
 }
 
@@ -49,15 +56,11 @@ static void parse_opts(int argc, char **argv, struct opts *o) {
         else if (!strcmp(a, "--drain") && more) o->drain = argv[++i];
         else if (!strcmp(a, "--dump")) o->dump = 1;
         else if (!strcmp(a, "--stats")) o->stats = 1;
+        else if (!strcmp(a, "--pause-ms") && more) o->pause_ms = atoi(argv[++i]);
         else if (a[0] != '-' && !o->events) o->events = a;
         else usage();
     }
     if (!o->policy || !o->events || o->batch <= 0) usage();
-}
-
-static void sleep_ms(int ms) {
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
 }
 
 /* Retry fn until it succeeds or a non-transient error. */
@@ -141,6 +144,7 @@ static int feed_events(const struct opts *o, const struct policy *pol,
             fprintf(stderr, "feed: batch at event %d: %s\n", i, err.msg);
             return -1;
         }
+        if (o->pause_ms) sleep_ms(o->pause_ms);
     }
     return 0;
 }
