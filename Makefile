@@ -117,6 +117,11 @@ valgrind: deps
 	@$(MAKE) --no-print-directory all
 	@BUILD=$(BUILD) VALGRIND=1 sh tests/run.sh
 
+# Figures, never assertions: throughput, round trips and bytes per user.
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@BUILD=$(BUILD) sh bench/bench_redis.sh
+
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@sh deploy/demo.sh $(BUILD)
