@@ -178,7 +178,8 @@ static void rd_id(struct reader *r, char *out, size_t size) {
 static int get_window(json_t *arr, struct window *w) {
     json_t *ranges = json_array_get(arr, 1), *excl = json_array_get(arr, 2);
     window_init(w);
-    if (!json_is_array(arr) || !json_is_array(ranges) || !json_is_array(excl))
+    if (!json_is_array(arr) || !json_is_array(ranges) || !json_is_array(excl) ||
+        json_array_size(ranges) % 2 != 0)
         return -1;
     w->days = (uint8_t)json_integer_value(json_array_get(arr, 0));
     for (size_t i = 0; i + 1 < json_array_size(ranges); i += 2)
@@ -188,7 +189,7 @@ static int get_window(json_t *arr, struct window *w) {
     for (size_t i = 0; i < json_array_size(excl); i++)
         if (window_exclude_date(w, json_integer_value(json_array_get(excl, i))) < 0)
             return -1;
-    return 0;
+    return window_never_opens(w) ? -1 : 0;
 }
 
 static int get_followup(struct user_state *st, json_t *arr) {
