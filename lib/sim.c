@@ -23,6 +23,7 @@ struct sim {
     uint64_t seq;
     struct plan plan;
     struct sim_stats *stats;
+    const char *ignored; /* why the last event was ignored, or NULL */
 };
 
 static int print_output(struct sim *s, const struct out_msg *m) {
@@ -64,6 +65,7 @@ static int step(struct sim *s, const char *user_id, const struct event *ev,
         plan_reset(&s->plan);
         return -1;
     }
+    s->ignored = s->plan.ignored ? s->plan.note : NULL;
     int64_t ttl = engine_keep_until(s->pol, st) - s->clock;
     if (store_save_one(s->store, st, ttl > 0 ? ttl : 1, NULL, err) < 0) {
         plan_reset(&s->plan);
@@ -128,12 +130,14 @@ static int handle_line(struct sim *s, const char *line, long lineno,
         s->clock = t;
         rc = step(s, ev.user_id, &ev, err);
     }
-    if (rc == 0 && s->plan.ignored) s->stats->ignored++;
-    if (rc == 0 && s->log && s->plan.ignored)
-        fprintf(s->log, "simulate: line %ld: ignored: %s\n", lineno,
-                s->plan.note);
+    if (rc == 0 && s->ignored) {
+        s->stats->ignored++;
+        if (s->log)
+            fprintf(s->log, "simulate: line %ld: ignored: %s\n", lineno,
+                    s->ignored);
+    }
+    s->ignored = NULL;
     event_release(&ev);
-    s->plan.ignored = 0;
     /* items the event made due right away come out at this clock */
     return rc < 0 ? -1 : drain(s, s->clock, err);
 }
@@ -141,7 +145,7 @@ static int handle_line(struct sim *s, const char *line, long lineno,
 int sim_run(const struct policy *pol, struct store *store, struct tzdb *tzdb,
             FILE *in, const char *source, FILE *out, FILE *log,
             struct sim_stats *stats, struct fu_err *err) {
-    struct sim s = {pol, store, tzdb, out, log, source, 0, 1, {0}, stats};
+    struct sim s = {pol, store, tzdb, out, log, source, 0, 1, {0}, stats, NULL};
     char *line = NULL;
     size_t cap = 0;
     ssize_t len;
