@@ -11,7 +11,11 @@ P=tests/integration/data/policy.yaml
 FEED="${VG:-} $BUILD/tests/tools/feed --state $REDIS_URL --policy $P"
 sh tests/integration/gen_events.sh 40 30 >"$T/all.jsonl"
 $FEED --batch 10 --pause-ms 5 --stats "$T/all.jsonl" 2>"$T/feed.err" & pf=$!
-sleep 0.4
+# wait until the feeder is under way (some users written), then crash redis
+for i in $(seq 1 200); do
+    [ "$(redis-cli -p "$REDIS_PORT" dbsize 2>/dev/null)" -gt 20 ] 2>/dev/null && break
+    sleep 0.05
+done
 kill -9 "$(cat "$RDIR/redis.pid")"
 rm -f "$RDIR/redis.pid"
 sleep 1

@@ -183,7 +183,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "feed: cannot load the policy or the events\n");
         goto out;
     }
-    if ((o.state ? store_redis_open(&s, o.state, o.prefix, 0, &err)
+    if ((o.state ? WITH_RETRY(store_redis_open(&s, o.state, o.prefix, 0, &err))
                  : store_memory_open(&s, &err)) < 0) {
         fprintf(stderr, "feed: %s\n", err.msg);
         goto out;
