@@ -248,6 +248,36 @@ static int is_noscript(const redisReply *r) {
     return r && r->type == REDIS_REPLY_ERROR && !strncmp(r->str, "NOSCRIPT", 8);
 }
 
+/* n commands and their replies, allocated and freed together. */
+struct pipe {
+    int n;
+    struct cmd *cmds;
+    redisReply **replies;
+};
+
+/* Always leaves p releasable. 0, or -1 with err (ENOMEM). */
+static int pipe_init(struct pipe *p, int n, struct fu_err *err) {
+    p->n = n;
+    p->cmds = calloc((size_t)n + 1, sizeof(*p->cmds));
+    p->replies = calloc((size_t)n + 1, sizeof(*p->replies));
+    if (p->cmds && p->replies) return 0;
+    return fu_err_set(err, FU_ENOMEM, "out of memory");
+}
+
+static void pipe_release(struct pipe *p) {
+    for (int i = 0; i < p->n; i++) {
+        if (p->cmds) cmd_release(&p->cmds[i]);
+        if (p->replies) freeReplyObject(p->replies[i]);
+    }
+    free(p->cmds);
+    free(p->replies);
+    memset(p, 0, sizeof(*p));
+}
+
+static int oom(struct fu_err *err) {
+    return fu_err_set(err, FU_ENOMEM, "out of memory");
+}
+
 /* ---- Load ---- */
 
 static int build_load(struct rstore *rs, const char *user, struct cmd *c) {
@@ -280,34 +310,24 @@ static struct user_state *state_from_reply(const redisReply *r,
 static int rs_load(void *ctx, const char *const *users, int n,
                    struct user_state **out, struct fu_err *err) {
     struct rstore *rs = ctx;
-    struct cmd *cmds = calloc((size_t)n + 1, sizeof(*cmds));
-    redisReply **replies = calloc((size_t)n + 1, sizeof(*replies));
+    struct pipe p;
     int rc = -1, i;
-    if (!cmds || !replies) {
-        fu_err_set(err, FU_ENOMEM, "out of memory");
-        goto out;
-    }
-    if (ensure_conn(rs, err) < 0) goto out;
+    if (pipe_init(&p, n, err) < 0 || ensure_conn(rs, err) < 0) goto out;
     for (i = 0; i < n; i++)
-        if (build_load(rs, users[i], &cmds[i]) != 0) {
-            fu_err_set(err, FU_ENOMEM, "out of memory");
+        if (build_load(rs, users[i], &p.cmds[i]) != 0) {
+            oom(err);
             goto out;
         }
-    if (pipeline(rs, cmds, n, replies, err) < 0) goto out;
+    if (pipeline(rs, p.cmds, n, p.replies, err) < 0) goto out;
     for (i = 0; i < n; i++)
-        if (!(out[i] = state_from_reply(replies[i], users[i], err))) break;
+        if (!(out[i] = state_from_reply(p.replies[i], users[i], err))) break;
     if (i < n) {
         while (i > 0) user_state_free(out[--i]);
         goto out;
     }
     rc = 0;
 out:
-    for (i = 0; cmds && i < n; i++) {
-        cmd_release(&cmds[i]);
-        if (replies) freeReplyObject(replies[i]);
-    }
-    free(cmds);
-    free(replies);
+    pipe_release(&p);
     return rc;
 }
 
@@ -340,7 +360,7 @@ static int build_save(struct rstore *rs, const struct store_write *w,
     return rc;
 }
 
-/* Run the save commands; those answered NOSCRIPT run again once after the
+/* Run script commands; those answered NOSCRIPT run again once after the
  * scripts are loaded again (only they did not run). */
 static int run_saves(struct rstore *rs, struct cmd *cmds, int n,
                      redisReply **replies, struct fu_err *err) {
@@ -378,32 +398,24 @@ static int save_results(struct rstore *rs, struct store_write *w, int n,
 static int rs_save(void *ctx, struct store_write *w, int n,
                    struct fu_err *err) {
     struct rstore *rs = ctx;
-    struct cmd *cmds = calloc((size_t)n + 1, sizeof(*cmds));
-    redisReply **replies = calloc((size_t)n + 1, sizeof(*replies));
+    struct pipe p;
     int rc = -1;
-    if (!cmds || !replies) {
-        fu_err_set(err, FU_ENOMEM, "out of memory");
-        goto out;
-    }
-    if (ensure_conn(rs, err) < 0) goto out;
+    if (pipe_init(&p, n, err) < 0 || ensure_conn(rs, err) < 0) goto out;
     for (int i = 0; i < n; i++) {
         w[i].conflict = 0;
-        if (build_save(rs, &w[i], &cmds[i]) != 0) {
-            fu_err_set(err, FU_ENOMEM, "out of memory");
+        if (build_save(rs, &w[i], &p.cmds[i]) != 0) {
+            oom(err);
             goto out;
         }
     }
-    if (run_saves(rs, cmds, n, replies, err) == 0)
-        rc = save_results(rs, w, n, replies, err);
+    if (run_saves(rs, p.cmds, n, p.replies, err) == 0)
+        rc = save_results(rs, w, n, p.replies, err);
 out:
+    pipe_release(&p);
     for (int i = 0; i < n; i++) {
-        if (cmds) cmd_release(&cmds[i]);
-        if (replies) freeReplyObject(replies[i]);
         user_state_free(w[i].st);
         w[i].st = NULL;
     }
-    free(cmds);
-    free(replies);
     return rc;
 }
 
@@ -422,7 +434,7 @@ static int refresh_heads(struct rstore *rs, struct fu_err *err) {
         if (cmd_str(&cmds[n], "ZRANGE") | cmd_fmt(&cmds[n], "%s", key) |
             cmd_str(&cmds[n], "0") | cmd_str(&cmds[n], "0") |
             cmd_str(&cmds[n], "WITHSCORES"))
-            rc = fu_err_set(err, FU_ENOMEM, "out of memory");
+            rc = oom(err);
         idx[n++] = b;
     }
     if (rc == 0 && n > 0) rc = pipeline(rs, cmds, n, replies, err);
@@ -452,7 +464,7 @@ static char **users_due_at(struct rstore *rs, int b, int64_t t,
     for (size_t i = 0; users && i < r->elements; i++)
         users[i] = strdup(r->element[i]->str);
     freeReplyObject(r);
-    if (!users) fu_err_set(err, FU_ENOMEM, "out of memory");
+    if (!users) oom(err);
     return users;
 }
 
@@ -512,7 +524,7 @@ static int rs_due_users(void *ctx, int64_t now, char **users, int max,
             cmd_str(&cmds[b], "-inf") | cmd_fmt(&cmds[b], "%lld", (long long)now) |
             cmd_str(&cmds[b], "LIMIT") | cmd_str(&cmds[b], "0") |
             cmd_fmt(&cmds[b], "%d", max))
-            rc = fu_err_set(err, FU_ENOMEM, "out of memory");
+            rc = oom(err);
     }
     if (rc == 0) rc = pipeline(rs, cmds, REDIS_BUCKETS, replies, err);
     for (int b = 0; b < REDIS_BUCKETS; b++) {
@@ -574,42 +586,37 @@ static int rs_outbox_claim(void *ctx, int64_t now, int lease,
     return n;
 }
 
+/* EVALSHA confirm.lua for one message ("<bucket>/<id>"). */
+static int build_confirm(struct rstore *rs, const struct outbox_msg *m,
+                         struct cmd *c) {
+    char order[KEY_MAX], msgs[KEY_MAX];
+    int b = atoi(m->id);
+    const char *id = strchr(m->id, '/');
+    make_key(rs, KEY_OB_ORDER, b, NULL, order);
+    make_key(rs, KEY_OB_MSGS, b, NULL, msgs);
+    return cmd_str(c, "EVALSHA") | cmd_str(c, rs->sha[SCRIPT_CONFIRM]) |
+           cmd_str(c, "2") | cmd_fmt(c, "%s", order) | cmd_fmt(c, "%s", msgs) |
+           cmd_str(c, id ? id + 1 : "");
+}
+
 static int rs_outbox_confirm(void *ctx, const struct outbox_msg *msgs, int n,
                              struct fu_err *err) {
     struct rstore *rs = ctx;
-    struct cmd *cmds = calloc((size_t)n + 1, sizeof(*cmds));
-    redisReply **replies = calloc((size_t)n + 1, sizeof(*replies));
-    char order[KEY_MAX], kmsgs[KEY_MAX];
+    struct pipe p;
     int rc = -1;
-    if (!cmds || !replies) {
-        fu_err_set(err, FU_ENOMEM, "out of memory");
-        goto out;
-    }
-    if (ensure_conn(rs, err) < 0) goto out;
-    for (int i = 0; i < n; i++) {
-        int b = atoi(msgs[i].id);
-        const char *id = strchr(msgs[i].id, '/');
-        make_key(rs, KEY_OB_ORDER, b, NULL, order);
-        make_key(rs, KEY_OB_MSGS, b, NULL, kmsgs);
-        if (cmd_str(&cmds[i], "EVALSHA") | cmd_str(&cmds[i], rs->sha[SCRIPT_CONFIRM]) |
-            cmd_str(&cmds[i], "2") | cmd_fmt(&cmds[i], "%s", order) |
-            cmd_fmt(&cmds[i], "%s", kmsgs) | cmd_str(&cmds[i], id ? id + 1 : "")) {
-            fu_err_set(err, FU_ENOMEM, "out of memory");
+    if (pipe_init(&p, n, err) < 0 || ensure_conn(rs, err) < 0) goto out;
+    for (int i = 0; i < n; i++)
+        if (build_confirm(rs, &msgs[i], &p.cmds[i]) != 0) {
+            oom(err);
             goto out;
         }
-    }
-    if (run_saves(rs, cmds, n, replies, err) < 0) goto out;
+    if (run_saves(rs, p.cmds, n, p.replies, err) < 0) goto out;
     rc = 0;
     for (int i = 0; i < n && rc == 0; i++)
-        if (!replies[i] || replies[i]->type == REDIS_REPLY_ERROR)
+        if (!p.replies[i] || p.replies[i]->type == REDIS_REPLY_ERROR)
             rc = fu_err_set(err, FU_EFATAL, "redis: outbox confirm failed");
 out:
-    for (int i = 0; cmds && i < n; i++) {
-        cmd_release(&cmds[i]);
-        if (replies) freeReplyObject(replies[i]);
-    }
-    free(cmds);
-    free(replies);
+    pipe_release(&p);
     return rc;
 }
 
