@@ -409,15 +409,22 @@ static char *write_input(struct lines *L, size_t *len) {
 
 /* ---- Running the simulation ---- */
 
-static char *run_sim(const struct policy *pol, struct tzdb *db, char *in,
-                     size_t inlen, size_t *outlen, struct sim_stats *stats) {
+/* Run on the memory store, or on the Redis store at redis_url (a scratch
+ * namespace) when it is not NULL. */
+static char *run_sim_on(const struct policy *pol, struct tzdb *db, char *in,
+                        size_t inlen, size_t *outlen, struct sim_stats *stats,
+                        const char *redis_url) {
     char *obuf = NULL;
     struct store store;
     struct fu_err err;
     fu_err_clear(&err);
     FILE *fin = fmemopen(in, inlen, "r");
     FILE *fout = open_memstream(&obuf, outlen);
-    if (!fin || !fout || store_memory_open(&store, &err) < 0) abort();
+    int opened = redis_url ? store_redis_open(&store, redis_url,
+                                              "fu:property:", 1, &err)
+                           : store_memory_open(&store, &err);
+    if (opened < 0) printf("    store: %s\n", err.msg);
+    if (!fin || !fout || opened < 0) abort();
     int rc = sim_run(pol, &store, db, fin, "events", fout, NULL, stats, &err);
     CHECK(rc == 0);
     if (rc) printf("    sim_run: %s\n", err.msg);
@@ -425,6 +432,11 @@ static char *run_sim(const struct policy *pol, struct tzdb *db, char *in,
     fclose(fout);
     store_close(&store);
     return obuf;
+}
+
+static char *run_sim(const struct policy *pol, struct tzdb *db, char *in,
+                     size_t inlen, size_t *outlen, struct sim_stats *stats) {
+    return run_sim_on(pol, db, in, inlen, outlen, stats, NULL);
 }
 
 /* ---- Parsed outputs ---- */
@@ -1268,6 +1280,20 @@ int main(int argc, char **argv) {
         violation(C_DETERMINISM, -1, "two runs of the same input differ "
                   "(%zu / %zu bytes)", outlen, outlen2);
     free(out2);
+    /* with FOLLOWUPD_TEST_REDIS=redis://..., the Redis store must give the
+     * same bytes (tests/integration/0004-redis-property.sh) */
+    const char *redis_url = getenv("FOLLOWUPD_TEST_REDIS");
+    if (redis_url && *redis_url) {
+        TEST("redis store gives the same output");
+        size_t outlen3;
+        struct sim_stats stats3;
+        char *out3 = run_sim_on(pol, db, in, inlen, &outlen3, &stats3, redis_url);
+        CHECK(outlen3 == outlen && !memcmp(out, out3, outlen));
+        printf("  redis store: %zu bytes, %s\n", outlen3,
+               outlen3 == outlen && !memcmp(out, out3, outlen) ? "identical"
+                                                                 : "DIFFERENT");
+        free(out3);
+    }
     parse_outputs(out, outlen, &O);
     if (O.bad_json) violation(C_JSON, -1, "%ld output lines are not JSON", O.bad_json);
 
