@@ -42,19 +42,21 @@ char *outbox_encode(const struct out_msg *m) {
 }
 
 int outbox_decode(const char *s, size_t len, struct out_msg *m) {
-    const char *nl = memchr(s, '\n', len);
-    int topic, used = 0;
-    long long at;
+    const char *end = s + len, *nl = memchr(s, '\n', len);
+    char *p;
     memset(m, 0, sizeof(*m));
-    if (!nl || sscanf(s, "%d %lld %n", &topic, &at, &used) != 2 || used == 0 ||
-        topic < OUT_TASKS || topic > OUT_DEAD_LETTER || s + used > nl)
+    if (!nl) return -1;
+    long topic = strtol(s, &p, 10);
+    if (p == s || *p != ' ' || topic < OUT_TASKS || topic > OUT_DEAD_LETTER)
         return -1;
+    const char *q = p + 1;
+    long long at = strtoll(q, &p, 10);
+    if (p == q || *p != ' ' || p >= nl) return -1;
     m->topic = (enum out_topic)topic;
     m->at = at;
-    if (s + used < nl && !(m->key = strndup(s + used, (size_t)(nl - s - used))))
-        return -1;
-    m->value = strndup(nl + 1, len - (size_t)(nl + 1 - s));
-    if (!m->value) {
+    q = p + 1; /* the key runs to the newline; empty: no key */
+    if (q < nl && !(m->key = strndup(q, (size_t)(nl - q)))) return -1;
+    if (!(m->value = strndup(nl + 1, (size_t)(end - nl - 1)))) {
         free(m->key);
         m->key = NULL;
         return -1;

@@ -554,16 +554,23 @@ static int claim_bucket(struct rstore *rs, int b, int64_t now, int lease,
         return claim_bucket(rs, b, now, lease, out, max, err);
     }
     if (!r) return -1;
-    int n = 0;
-    for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i + 1 < r->elements; i += 2) {
-        const redisReply *id = r->element[i], *m = r->element[i + 1];
-        if (outbox_decode(m->str, m->len, &out[n].msg) < 0) continue;
-        snprintf(out[n].id, sizeof(out[n].id), "%02d/%s", b, id->str);
-        n++;
-    }
-    int bad = r->type == REDIS_REPLY_ERROR;
+    int n = 0, bad = r->type == REDIS_REPLY_ERROR;
     if (bad) fu_err_set(err, FU_EFATAL, "redis: outbox claim: %s", r->str);
+    for (size_t i = 0; !bad && r->type == REDIS_REPLY_ARRAY && i + 1 < r->elements;
+         i += 2) {
+        const redisReply *id = r->element[i], *m = r->element[i + 1];
+        /* an entry this version cannot read stops the outbox loudly rather
+         * than being skipped (and leased again) forever */
+        if ((bad = outbox_decode(m->str, m->len, &out[n].msg) < 0))
+            fu_err_set(err, FU_EFATAL, "redis: outbox entry %s of bucket %d "
+                                       "cannot be read", id->str, b);
+        else {
+            snprintf(out[n].id, sizeof(out[n].id), "%02d/%s", b, id->str);
+            n++;
+        }
+    }
     freeReplyObject(r);
+    if (bad) while (n > 0) outbox_msg_release(&out[--n]);
     return bad ? -1 : n;
 }
 

@@ -38,7 +38,10 @@ count() { # $1 = name, $2 = exit status, output in $out
 for t in "$BUILD"/tests/test_*; do
     [ -x "$t" ] || continue
     case "$t" in *.o|*.d) continue ;; esac
-    $VG "$t" >"$out" 2>&1
+    args=""
+    # under valgrind the property test runs a smaller (still random) input
+    [ -n "$VG" ] && [ "$(basename "$t")" = test_property ] && args="20261101 3000"
+    $VG "$t" $args >"$out" 2>&1
     count "$(basename "$t")" $?
 done
 

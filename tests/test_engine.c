@@ -158,6 +158,62 @@ static void test_memory_store_order(void) {
     store_close(&s); /* a closed store closes again harmlessly */
 }
 
+static void test_memory_outbox(void) {
+    TEST("memory outbox: FIFO, lease, expiry, confirm");
+    struct store s;
+    struct fu_err err;
+    struct plan plan;
+    struct outbox_msg got[4], again[4];
+    struct user_state *st;
+    CHECK(store_memory_open(&s, &err) == 0);
+    plan_init(&plan);
+    plan_add_take(&plan, OUT_TASKS, 10, strdup("u"), strdup("{\"n\": 1}"));
+    plan_add_take(&plan, OUT_REMINDERS, 11, strdup("u"), strdup("{\"n\": 2}"));
+    CHECK(store_load_one(&s, "u", &st, &err) == 0);
+    CHECK(store_save_one(&s, st, 60, &plan, &err) == 0);
+    plan_release(&plan);
+    CHECK_INT(s.ops->outbox_claim(s.ctx, 100, 5, got, 1, &err), 1);
+    CHECK_STR(got[0].msg.value, "{\"n\": 1}");
+    CHECK_INT(s.ops->outbox_claim(s.ctx, 100, 5, got + 1, 3, &err), 1);
+    CHECK_STR(got[1].msg.value, "{\"n\": 2}");
+    CHECK_INT(s.ops->outbox_claim(s.ctx, 104, 5, again, 4, &err), 0);
+    CHECK(s.ops->outbox_confirm(s.ctx, got, 1, &err) == 0);
+    int n = s.ops->outbox_claim(s.ctx, 105, 5, again, 4, &err);
+    CHECK_INT(n, 1); /* the unconfirmed one is back, the confirmed one gone */
+    CHECK(n == 1 && again[0].msg.topic == OUT_REMINDERS);
+    for (int i = 0; i < n; i++) outbox_msg_release(&again[i]);
+    CHECK(s.ops->outbox_confirm(s.ctx, got + 1, 1, &err) == 0);
+    CHECK_INT(s.ops->outbox_claim(s.ctx, 1000, 5, again, 4, &err), 0);
+    outbox_msg_release(&got[0]);
+    outbox_msg_release(&got[1]);
+    store_close(&s);
+}
+
+static void test_outbox_codec(void) {
+    TEST("outbox messages survive encode and decode");
+    struct out_msg in[3] = {{OUT_TASKS, 1795136400, (char *)"u-42", (char *)"{\"a\": 1}"},
+                            {OUT_DEAD_LETTER, 0, NULL, (char *)"{\"b\": \"x\\ny\"}"},
+                            {OUT_DECISIONS, -5, (char *)"u 7", (char *)""}};
+    for (int i = 0; i < 3; i++) {
+        struct out_msg back;
+        char *s = outbox_encode(&in[i]);
+        CHECK(s && outbox_decode(s, strlen(s), &back) == 0);
+        CHECK_INT(back.topic, in[i].topic);
+        CHECK_INT(back.at, in[i].at);
+        CHECK(in[i].key ? back.key && !strcmp(back.key, in[i].key) : !back.key);
+        CHECK_STR(back.value, in[i].value);
+        free(back.key);
+        free(back.value);
+        free(s);
+    }
+    static const char *const bad[] = {"", "x", "1 2 k", "9 2 k\nv", "1 x k\nv",
+                                      "1 2\nv", NULL};
+    for (int i = 0; bad[i]; i++) {
+        struct out_msg back;
+        CHECK(outbox_decode(bad[i], strlen(bad[i]), &back) < 0);
+    }
+}
+
 static void test_free_null(void) {
     TEST("free functions accept NULL");
     struct plan plan;
@@ -174,6 +230,8 @@ int main(void) {
     test_ids_survive_reload(db);
     test_retention(db);
     test_memory_store_order();
+    test_outbox_codec();
+    test_memory_outbox();
     test_free_null();
     tzdb_free(db);
     return test_report();
