@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
+
 #define MAX_ROUNDS 16
 
 /* One user's part of a batch. */
@@ -27,14 +29,8 @@ struct group {
 
 /* ---- Grouping events by user ---- */
 
-static uint64_t hash_user(const char *s) {
-    uint64_t h = 14695981039346656037ULL;
-    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return h;
-}
-
 static struct ubatch *group_user(struct group *g, const char *user) {
-    size_t i = hash_user(user) & (size_t)(g->nslots - 1);
+    size_t i = hash64_str(user) & (size_t)(g->nslots - 1);
     for (; g->slots[i]; i = (i + 1) & (size_t)(g->nslots - 1))
         if (!strcmp(g->u[g->slots[i] - 1].user, user)) return &g->u[g->slots[i] - 1];
     struct ubatch *ub = &g->u[g->n++];

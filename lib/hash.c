@@ -72,3 +72,9 @@ void hash128_hex(const struct hash128 *hs, char *out, int nhex) {
     }
     out[nhex] = '\0';
 }
+
+uint64_t hash64_str(const char *s) {
+    uint64_t h = 14695981039346656037ULL;
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}

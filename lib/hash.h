@@ -25,4 +25,8 @@ void hash128_int(struct hash128 *hs, int64_t v);
  * out (nhex + 1 bytes, NUL-terminated). */
 void hash128_hex(const struct hash128 *hs, char *out, int nhex);
 
+/* FNV-1a 64 of a NUL-terminated string: hash tables and the Redis bucket
+ * of a user (so it must never change: it names keys). */
+uint64_t hash64_str(const char *s);
+
 #endif

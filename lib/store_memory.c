@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
+
 struct mem_user {
     char *user_id;
     struct user_state *st; /* NULL while checked out or when empty */
@@ -44,12 +46,6 @@ struct mem_store {
 
 /* ---- Users ---- */
 
-static uint64_t hash_str(const char *s) {
-    uint64_t h = 14695981039346656037ULL;
-    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return h;
-}
-
 static int rehash(struct mem_store *ms) {
     size_t n = ms->nbuckets ? ms->nbuckets * 2 : 1024;
     struct mem_user **nb = calloc(n, sizeof(*nb));
@@ -58,7 +54,7 @@ static int rehash(struct mem_store *ms) {
         struct mem_user *u = ms->buckets[i], *next;
         for (; u; u = next) {
             next = u->next;
-            size_t b = hash_str(u->user_id) & (n - 1);
+            size_t b = hash64_str(u->user_id) & (n - 1);
             u->next = nb[b];
             nb[b] = u;
         }
@@ -72,7 +68,7 @@ static int rehash(struct mem_store *ms) {
 /* The entry of user_id, created when missing; NULL on ENOMEM. */
 static struct mem_user *user_get(struct mem_store *ms, const char *user_id) {
     if (ms->nusers >= ms->nbuckets && rehash(ms) < 0) return NULL;
-    size_t b = hash_str(user_id) & (ms->nbuckets - 1);
+    size_t b = hash64_str(user_id) & (ms->nbuckets - 1);
     for (struct mem_user *u = ms->buckets[b]; u; u = u->next)
         if (!strcmp(u->user_id, user_id)) return u;
     struct mem_user *u = calloc(1, sizeof(*u));

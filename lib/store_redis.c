@@ -24,6 +24,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include "hash.h"
 #include "state_codec.h"
 #include "timeutil.h"
 
@@ -56,9 +57,7 @@ struct rstore {
 /* ---- Keys ---- */
 
 static int bucket_of(const char *user) {
-    uint64_t h = 14695981039346656037ULL;
-    for (; *user; user++) h = (h ^ (unsigned char)*user) * 1099511628211ULL;
-    return (int)(h % REDIS_BUCKETS);
+    return (int)(hash64_str(user) % REDIS_BUCKETS);
 }
 
 enum key_kind { KEY_USER, KEY_DUE, KEY_OB_ORDER, KEY_OB_MSGS, KEY_OB_ID };

@@ -116,7 +116,17 @@ static void test_hex_prefix(void) {
     CHECK_STR(hex, "6c62272e07bb014262b821756295c58d");
 }
 
+/* FNV-1a 64 published vectors (the FNV reference: "" and "a", "foobar"):
+ * the Redis bucket of a user depends on them. */
+static void test_hash64(void) {
+    TEST("hash64_str matches FNV-1a 64");
+    CHECK(hash64_str("") == 0xcbf29ce484222325ULL);
+    CHECK(hash64_str("a") == 0xaf63dc4c8601ec8cULL);
+    CHECK(hash64_str("foobar") == 0x85944171f73967e8ULL);
+}
+
 int main(void) {
+    test_hash64();
     test_vectors();
     test_chunked();
     test_framing();
