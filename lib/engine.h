@@ -11,40 +11,16 @@
 
 #include "err.h"
 #include "event.h"
+#include "outmsg.h"
 #include "policy.h"
 #include "state.h"
 #include "tz.h"
-
-enum out_topic { OUT_TASKS = 0, OUT_REMINDERS, OUT_DECISIONS, OUT_DEAD_LETTER };
-
-struct out_msg {
-    enum out_topic topic;
-    int64_t at;  /* decision or due time */
-    char *key;   /* user_id (NULL for a keyless dead letter); owned */
-    char *value; /* JSON text; owned */
-};
-
-/* What one engine call produced. */
-struct plan {
-    int n, cap;
-    struct out_msg *msgs;
-    int ignored;        /* the event was ignored (stale outcome...) */
-    const char *note;   /* why, when ignored: static text, no user data */
-};
 
 struct engine_env {
     int64_t now;
     uint64_t *seq;      /* next scheduling sequence number, advanced */
     struct tzdb *tzdb;  /* zones named in states were validated already */
 };
-
-void plan_init(struct plan *plan);
-void plan_reset(struct plan *plan); /* free messages, keep the buffer */
-void plan_release(struct plan *plan);
-/* Append a message taking key and value (freed on failure). 0 / -1. */
-int plan_add_take(struct plan *plan, enum out_topic topic, int64_t at,
-                  char *key, char *value);
-const char *out_topic_name(enum out_topic topic);
 
 /* Decide one validated event for its user (st->user_id == ev->user_id).
  * 0 ok, -1 ENOMEM. */

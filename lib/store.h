@@ -15,7 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "engine.h"
+#include "outmsg.h"
+#include "state.h"
 #include "err.h"
 #include "state.h"
 
