@@ -42,7 +42,9 @@ LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/gen/lua_scripts.o
 DAEMON_OBJS := $(DAEMON_SRCS:%.c=$(BUILD)/%.o)
 TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 TOOL_BINS := $(BUILD)/tests/tools/jsonl_match $(BUILD)/tests/tools/taskid \
-             $(BUILD)/tests/tools/feed $(BUILD)/tests/tools/store_check
+             $(BUILD)/tests/tools/feed $(BUILD)/tests/tools/store_check \
+             $(BUILD)/tests/tools/kmock $(BUILD)/tests/tools/kafka_tool \
+             $(BUILD)/tests/tools/e2e_check
 LIBA := $(BUILD)/libfollowupd.a
 
 .PHONY: all clean deps test unit asan valgrind demo bench fmt

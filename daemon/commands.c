@@ -1,4 +1,4 @@
-/* commands.c -- `check` and `simulate`, and `run` until the daemon lands.
+/* commands.c -- `check` and `simulate` (`run` is run.c).
  *
  * Each returns the process exit code of spec 3.1. */
 #include <stdio.h>
@@ -104,11 +104,4 @@ out:
     config_free(cfg);
     tzdb_free(db);
     return rc;
-}
-
-int cmd_run(const struct cli_opts *o) {
-    (void)o;
-    fprintf(stderr, "followupd run: the daemon is not built yet "
-                    "(see the open issues); try `followupd simulate`\n");
-    return 3;
 }

@@ -1,7 +1,8 @@
 /* batch.c -- a batch of events (or due users) through engine and store.
  *
  * Per batch: one load call and one save call per round; a round decides
- * again only the users that lost a race (conflict). See batch.h. */
+ * again only the users that lost a race (conflict); a batch with no event
+ * that matters makes no store call at all. See batch.h. */
 #include "batch.h"
 
 #include <stdlib.h>
@@ -165,11 +166,18 @@ int batch_decide(const struct policy *pol, struct store *store,
         fu_err_set(err, FU_ENOMEM, "out of memory");
         goto out;
     }
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < n; i++) {
+        /* an event no rule can act on is not grouped: its user is neither
+         * loaded nor saved for it (spec 4, Dedupe) */
+        if (!engine_event_matters(pol, &evs[i])) {
+            stats->untouched++;
+            continue;
+        }
         if (ubatch_add(group_user(&g, evs[i].user_id), i) < 0) {
             fu_err_set(err, FU_ENOMEM, "out of memory");
             goto out;
         }
+    }
     stats->events += n;
     stats->users += g.n;
     rc = run_rounds(pol, store, &g, evs, &env, stats, err);

@@ -1,10 +1,12 @@
 /* batch.h -- deciding a batch of events, and the due items of a set of
  * users, against a store: the loop body `run` shares with the tools.
  *
- * A batch groups its events by user, loads every user in one store call,
- * decides each user's events in order with the engine, and saves every
- * user with the messages it produced (queued in the store's outbox) in one
- * store call. A user another writer saved in between is decided again from
+ * Events that cannot change anything (engine_event_matters) are dropped
+ * first: no load, no save, no round trip for them, so a batch made only of
+ * such events makes no store call. The others are grouped by user; every
+ * user is loaded in one store call, each user's events are decided in
+ * order with the engine, and every user is saved with the messages it
+ * produced (queued in the store's outbox) in one store call. A user another writer saved in between is decided again from
  * its new state, so nothing is double-counted; a store failure leaves the
  * whole batch undecided, so the caller keeps its input offsets and retries. */
 #ifndef FU_BATCH_H
@@ -19,6 +21,7 @@
 
 struct batch_stats {
     long events, users, conflicts, ignored, messages;
+    long untouched;              /* events that did not matter: no store work */
     long load_calls, save_calls; /* store calls = round trips on Redis */
 };
 

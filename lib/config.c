@@ -19,7 +19,8 @@ static const char *const kafka_keys[] = {"brokers", "group_id",
                                          "input_topics", "topics",
                                          "properties", NULL};
 static const char *const topics_keys[] = {"tasks", "reminders",
-                                          "dead_letter", "decisions", NULL};
+                                          "dead_letter", "decisions",
+                                          "messages", NULL};
 static const char *const state_keys[] = {"backend", "redis_url",
                                          "key_prefix", NULL};
 static const char *const http_keys[] = {"listen", NULL};
@@ -86,6 +87,7 @@ struct config *config_new_default(void) {
         set_str(&cfg->topic_tasks, "followup.tasks") ||
         set_str(&cfg->topic_reminders, "followup.reminders") ||
         set_str(&cfg->topic_dead_letter, "followup.dead_letter") ||
+        set_str(&cfg->topic_messages, "followup.messages") ||
         set_str(&cfg->redis_url, "redis://127.0.0.1:6379/0") ||
         set_str(&cfg->key_prefix, "fu:") ||
         set_str(&cfg->http_listen, "127.0.0.1:9464") ||
@@ -193,6 +195,7 @@ static void load_kafka(struct cloader *cl, const struct yu_node *kn) {
             get_str(cl, v, "tasks", NULL, &cfg->topic_tasks);
             get_str(cl, v, "reminders", NULL, &cfg->topic_reminders);
             get_str(cl, v, "dead_letter", NULL, &cfg->topic_dead_letter);
+            get_str(cl, v, "messages", NULL, &cfg->topic_messages);
             if ((d = yu_map_get(cl->doc, v, "decisions", NULL)) &&
                 !yu_is_null(d))
                 get_str(cl, v, "decisions", NULL, &cfg->topic_decisions);
@@ -353,6 +356,7 @@ void config_free(struct config *cfg) {
     free(cfg->topic_tasks);
     free(cfg->topic_reminders);
     free(cfg->topic_dead_letter);
+    free(cfg->topic_messages);
     free(cfg->topic_decisions);
     for (int i = 0; i < cfg->nproperties; i++) {
         free(cfg->properties[i].key);

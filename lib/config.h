@@ -24,6 +24,7 @@ struct config {
     char **input_topics;
     char *topic_tasks, *topic_reminders, *topic_dead_letter;
     char *topic_decisions; /* NULL: audit topic disabled */
+    char *topic_messages;  /* message follow-ups (spec 4.2) */
     int nproperties;
     struct config_property *properties;
 

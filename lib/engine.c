@@ -819,13 +819,26 @@ static int set_call_window(struct ectx *c, const struct window *w) {
 
 /* ---- Event kinds ---- */
 
-static void on_rule_event(struct ectx *c, const struct event *ev) {
-    const struct policy *pol = c->pol;
-    for (int i = 0; i < pol->nrules && !c->oom; i++) {
+/* The index of the first rule at or after `from` whose `on` names ev's
+ * type and whose `when` holds for ev, or -1. The one place rule matching
+ * is done: deciding (on_rule_event) and engine_event_matters share it. */
+static int next_matching_rule(const struct policy *pol,
+                              const struct event *ev, int from) {
+    if (ev->kind != EV_RULE) return -1; /* rules never match built-ins */
+    for (int i = from; i < pol->nrules; i++) {
         const struct rule *r = &pol->rules[i];
         int on = 0;
         for (int j = 0; j < r->non && !on; j++) on = !strcmp(r->on[j], ev->type);
-        if (!on || !cond_eval(r->when, event_lookup, ev)) continue;
+        if (on && cond_eval(r->when, event_lookup, ev)) return i;
+    }
+    return -1;
+}
+
+static void on_rule_event(struct ectx *c, const struct event *ev) {
+    const struct policy *pol = c->pol;
+    for (int i = next_matching_rule(pol, ev, 0); i >= 0 && !c->oom;
+         i = next_matching_rule(pol, ev, i + 1)) {
+        const struct rule *r = &pol->rules[i];
         char *context = r->ncontext
                             ? event_context_json(ev, r->context, r->ncontext)
                             : NULL;
@@ -948,10 +961,18 @@ static int is_duplicate(const struct ectx *c, const struct event *ev) {
     return 0;
 }
 
+int engine_event_matters(const struct policy *pol, const struct event *ev) {
+    return ev->kind != EV_RULE || ev->timezone != NULL ||
+           next_matching_rule(pol, ev, 0) >= 0;
+}
+
 int engine_on_event(const struct policy *pol, struct user_state *st,
                     const struct event *ev, const struct engine_env *env,
                     struct plan *plan, struct fu_err *err) {
     struct ectx c;
+    /* first, before dedupe and pruning: an event that cannot change
+     * anything leaves no trace (spec 4, Dedupe) */
+    if (!engine_event_matters(pol, ev)) return 0;
     ectx_init(&c, pol, st, env, plan);
     engine_prune(pol, st, env->now);
     if (is_duplicate(&c, ev)) {

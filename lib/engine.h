@@ -22,8 +22,17 @@ struct engine_env {
     struct tzdb *tzdb;  /* zones named in states were validated already */
 };
 
+/* 1 when ev can change something and so is decided and remembered (spec
+ * 4, Dedupe): a built-in event (ev->kind != EV_RULE), an event carrying
+ * `timezone`, or one that at least one rule's `on` and `when` match; else
+ * 0. Depends on the policy and the event only, never on a user's state,
+ * so a caller can test it before loading the user. Cannot fail. */
+int engine_event_matters(const struct policy *pol, const struct event *ev);
+
 /* Decide one validated event for its user (st->user_id == ev->user_id).
- * 0 ok, -1 ENOMEM. */
+ * An event that does not matter (engine_event_matters) is left alone: st
+ * and plan are untouched (not even pruned) and 0 is returned; callers
+ * should not load or save the user for it. 0 ok, -1 ENOMEM. */
 int engine_on_event(const struct policy *pol, struct user_state *st,
                     const struct event *ev, const struct engine_env *env,
                     struct plan *plan, struct fu_err *err);

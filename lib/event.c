@@ -429,6 +429,11 @@ int event_parse(const char *buf, size_t len, struct tzdb *tzdb,
     ev->at = TIME_NONE;
     ev->outcome = -1;
 
+    if (len > EVENT_MAX_BYTES) {
+        fu_err_set(err, FU_EINVAL, "event larger than %d bytes",
+                   EVENT_MAX_BYTES);
+        goto err;
+    }
     root = json_loadb(buf, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES,
                       &jerr);
     if (!root) {

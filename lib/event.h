@@ -16,6 +16,7 @@
 #include "window.h"
 
 #define EVENT_MAX_ID 256 /* longest event_id, user_id, task_id accepted */
+#define EVENT_MAX_BYTES 65536 /* longer events go to the dead-letter topic */
 
 enum event_kind {
     EV_RULE = 0,      /* any type rules may match */

@@ -4,7 +4,11 @@
 #ifndef FU_OUTMSG_H
 #define FU_OUTMSG_H
 
+#include <stddef.h>
 #include <stdint.h>
+
+/* Dead letters keep at most this much of the original payload. */
+#define DEAD_LETTER_PAYLOAD_MAX 65536
 
 enum out_topic { OUT_TASKS = 0, OUT_REMINDERS, OUT_DECISIONS, OUT_DEAD_LETTER };
 
@@ -30,5 +34,15 @@ void plan_release(struct plan *plan);
 int plan_add_take(struct plan *plan, enum out_topic topic, int64_t at,
                   char *key, char *value);
 const char *out_topic_name(enum out_topic topic);
+
+/* The dead-letter message of spec 3.5 for a record that could not be
+ * used: error is the reason (free of personal data), source its
+ * topic/partition/offset, payload the original bytes made valid UTF-8
+ * (invalid bytes become U+FFFD) and cut before DEAD_LETTER_PAYLOAD_MAX
+ * bytes, in which case it carries "payload_truncated": true. Returns
+ * malloc'd JSON text, NULL on ENOMEM. */
+char *outmsg_dead_letter(const char *error, const char *topic,
+                         int32_t partition, int64_t offset,
+                         const char *payload, size_t len);
 
 #endif

@@ -87,48 +87,41 @@ static int drain(struct sim *s, int64_t until, struct fu_err *err) {
     return rc;
 }
 
-static int dead_letter(struct sim *s, const char *line, long lineno,
-                       const char *reason, struct fu_err *err) {
-    struct jsonw w;
-    jsonw_init(&w);
-    jsonw_obj_open(&w);
-    jsonw_kstr(&w, "schema", "followupd.dead_letter/v1");
-    jsonw_kstr(&w, "error", reason);
-    jsonw_key(&w, "source");
-    jsonw_obj_open(&w);
-    jsonw_kstr(&w, "topic", s->source);
-    jsonw_kint(&w, "partition", 0);
-    jsonw_kint(&w, "offset", lineno);
-    jsonw_obj_close(&w);
-    jsonw_kstr(&w, "payload", line);
-    jsonw_obj_close(&w);
-    char *key = event_peek_user_id(line, strlen(line));
+static int dead_letter(struct sim *s, const char *line, size_t len,
+                       long lineno, const char *reason, struct fu_err *err) {
+    char *value = outmsg_dead_letter(reason, s->source, 0, lineno, line, len);
+    char *key = value ? event_peek_user_id(line, len) : NULL;
     s->stats->dead_letters++;
-    if (plan_add_take(&s->plan, OUT_DEAD_LETTER, s->clock, key,
-                      jsonw_detach(&w)) < 0)
+    if (!value ||
+        plan_add_take(&s->plan, OUT_DEAD_LETTER, s->clock, key, value) < 0)
         return fu_err_set(err, FU_ENOMEM, "out of memory");
     return flush_plan(s, err);
 }
 
-static int blank(const char *line) {
-    for (; *line; line++)
-        if (!isspace((unsigned char)*line)) return 0;
+static int blank(const char *line, size_t len) {
+    for (size_t i = 0; i < len; i++)
+        if (!isspace((unsigned char)line[i])) return 0;
     return 1;
 }
 
-static int handle_line(struct sim *s, const char *line, long lineno,
-                       struct fu_err *err) {
+static int handle_line(struct sim *s, const char *line, size_t len,
+                       long lineno, struct fu_err *err) {
     struct event ev;
     struct fu_err perr;
     fu_err_clear(&perr);
-    if (event_parse(line, strlen(line), s->tzdb, &ev, &perr) < 0)
-        return dead_letter(s, line, lineno, perr.msg, err);
+    if (event_parse(line, len, s->tzdb, &ev, &perr) < 0)
+        return dead_letter(s, line, len, lineno, perr.msg, err);
     s->stats->events++;
     int64_t t = ev.occurred_at > s->clock ? ev.occurred_at : s->clock;
     int rc = drain(s, t, err);
     if (rc == 0) {
         s->clock = t;
-        rc = step(s, ev.user_id, &ev, err);
+        /* an event that cannot change anything still moves the clock, but
+         * leaves no trace: no load, no save, no output (spec 4, Dedupe) */
+        if (engine_event_matters(s->pol, &ev))
+            rc = step(s, ev.user_id, &ev, err);
+        else
+            s->stats->untouched++;
     }
     if (rc == 0 && s->ignored) {
         s->stats->ignored++;
@@ -157,7 +150,8 @@ int sim_run(const struct policy *pol, struct store *store, struct tzdb *tzdb,
         lineno++;
         while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
             line[--len] = '\0';
-        if (!blank(line)) rc = handle_line(&s, line, lineno, err);
+        if (!blank(line, (size_t)len))
+            rc = handle_line(&s, line, (size_t)len, lineno, err);
     }
     if (rc == 0 && ferror(in))
         rc = fu_err_set(err, FU_EFATAL, "cannot read '%s'", source);

@@ -3,7 +3,9 @@
  * Events are read in file order; before each one the clock moves to
  * max(clock, occurred_at) and everything due by then is emitted in
  * (due, scheduling) order; after the last event the clock runs on until
- * nothing is scheduled. Each output is one JSON line. */
+ * nothing is scheduled. An event that does not matter (engine_event_matters)
+ * only moves the clock: its user is not loaded or saved and nothing is
+ * printed for it. Each output is one JSON line. */
 #ifndef FU_SIM_H
 #define FU_SIM_H
 
@@ -16,6 +18,7 @@
 
 struct sim_stats {
     long events, dead_letters, ignored, outputs;
+    long untouched; /* events that did not matter: no state read or write */
 };
 
 /* Run the events of in (named source in dead letters) through pol on

@@ -51,7 +51,8 @@ if [ "$ONLY" != unit ]; then
         sh tests/sim_story.sh "$d" >"$out" 2>&1
         count "sim/$(basename "$d")" $?
     done
-    for t in tests/cli/[0-9]*.sh tests/integration/[0-9]*.sh; do
+    for t in tests/cli/[0-9]*.sh tests/integration/[0-9]*.sh \
+             tests/e2e/[0-9]*.sh; do
         [ -f "$t" ] || continue
         sh "$t" >"$out" 2>&1
         count "$t" $?

@@ -1,6 +1,7 @@
 /* test_engine.c -- the engine through its API: ids that survive a policy
- * reload, retention, the memory store's due order, free functions. The
- * decision rules themselves are covered by the simulate stories. */
+ * reload, retention, which events matter (spec 4, Dedupe), the memory
+ * store's due order, free functions. The decision rules themselves are
+ * covered by the simulate stories. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -124,6 +125,98 @@ static void test_retention(struct tzdb *db) {
     policy_release(pol);
 }
 
+static const char *const BIG_RULE =
+    "  - id: big\n"
+    "    on: [txn]\n"
+    "    when: [data.amount >= 100]\n"
+    "    callback: {delay: 1h, expires_after: 2d}\n";
+
+static void test_event_matters(struct tzdb *db) {
+    TEST("engine_event_matters: built-ins, timezone, on and when");
+    struct policy *pol = load(db, BIG_RULE);
+    CHECK(pol != NULL);
+    if (!pol) return;
+    static const struct { const char *json; int matters; } cases[] = {
+        {"\"type\": \"ping\"", 1},
+        {"\"type\": \"txn\", \"data\": {\"amount\": 150}", 1},
+        {"\"type\": \"txn\", \"data\": {\"amount\": 100}", 1},
+        {"\"type\": \"txn\", \"data\": {\"amount\": 99.5}", 0},
+        {"\"type\": \"txn\", \"data\": {\"amount\": \"150\"}", 0},
+        {"\"type\": \"txn\"", 0},
+        {"\"type\": \"pong\", \"data\": {\"amount\": 150}", 0},
+        {"\"type\": \"pong\", \"timezone\": \"Europe/Berlin\"", 1},
+        {"\"type\": \"txn\", \"timezone\": \"Asia/Shanghai\", "
+         "\"data\": {\"amount\": 1}", 1},
+        {"\"type\": \"user.preferences\", \"data\": {}", 1},
+        {"\"type\": \"callback.outcome\", \"data\": {\"task_id\": \"t-1\", "
+         "\"outcome\": \"busy\"}", 1},
+        {"\"type\": \"callback.reschedule\", \"data\": {\"task_id\": \"t-1\", "
+         "\"at\": \"2026-11-02T00:00:00Z\"}", 1},
+        {NULL, 0}};
+    for (int i = 0; cases[i].json; i++) {
+        char buf[512];
+        struct event ev;
+        snprintf(buf, sizeof(buf), "{\"event_id\": \"e\", \"user_id\": \"u1\", "
+                 "\"occurred_at\": \"2026-11-01T00:00:00Z\", %s}", cases[i].json);
+        CHECK(parse(db, buf, &ev) == 0);
+        CHECK_INT(engine_event_matters(pol, &ev), cases[i].matters);
+        if (engine_event_matters(pol, &ev) != cases[i].matters)
+            printf("    case %d: %s\n", i, cases[i].json);
+        event_release(&ev);
+    }
+    policy_release(pol);
+}
+
+static void test_untouched_leaves_no_trace(struct tzdb *db) {
+    TEST("an event that does not matter changes no state and writes nothing");
+    struct policy *pol = load(db, BIG_RULE);
+    struct event small, big, ping;
+    struct plan plan;
+    uint64_t seq = 7;
+    int64_t t0;
+    CHECK(pol != NULL);
+    if (!pol) return;
+    time_parse_rfc3339("2026-11-01T00:00:00Z", &t0);
+    CHECK(parse(db, "{\"event_id\": \"x\", \"type\": \"txn\", \"user_id\": "
+                    "\"u1\", \"occurred_at\": \"2026-11-01T00:00:00Z\", "
+                    "\"data\": {\"amount\": 5}}", &small) == 0);
+    CHECK(parse(db, "{\"event_id\": \"x\", \"type\": \"txn\", \"user_id\": "
+                    "\"u1\", \"occurred_at\": \"2026-11-01T00:00:00Z\", "
+                    "\"data\": {\"amount\": 500}}", &big) == 0);
+    CHECK(parse(db, "{\"event_id\": \"p\", \"type\": \"ping\", \"user_id\": "
+                    "\"u1\", \"occurred_at\": \"2026-11-01T00:00:00Z\"}",
+                &ping) == 0);
+    struct user_state *st = user_state_new("u1");
+    struct engine_env env = {t0, &seq, db};
+    plan_init(&plan);
+    /* a remembered id that is old enough to be pruned by a decision */
+    CHECK(engine_on_event(pol, st, &ping, &env, &plan, NULL) == 0);
+    CHECK_INT(st->nseen, 1);
+    plan_reset(&plan);
+    uint64_t seq_before = seq;
+    env.now = t0 + 86400; /* dedupe_for (1d) later */
+    CHECK(engine_on_event(pol, st, &small, &env, &plan, NULL) == 0);
+    CHECK_INT(plan.n, 0);
+    CHECK_INT(plan.ignored, 0);
+    CHECK(plan.note == NULL);
+    CHECK_INT(st->nseen, 1); /* x not remembered, p not even pruned */
+    CHECK_STR(st->seen[0].event_id, "p");
+    CHECK_INT(seq, seq_before);
+    /* the same id again, now matching: decided as new, not a duplicate */
+    CHECK(engine_on_event(pol, st, &big, &env, &plan, NULL) == 0);
+    char decision[32];
+    field(&plan, 0, "decision", decision, sizeof(decision));
+    CHECK_STR(decision, "scheduled");
+    CHECK_INT(st->nseen, 1); /* p pruned now, x remembered */
+    CHECK_STR(st->seen[0].event_id, "x");
+    plan_release(&plan);
+    user_state_free(st);
+    event_release(&small);
+    event_release(&big);
+    event_release(&ping);
+    policy_release(pol);
+}
+
 static void test_memory_store_order(void) {
     TEST("the memory store hands out users by (due, seq)");
     struct store s;
@@ -229,6 +322,8 @@ int main(void) {
     struct tzdb *db = tzdb_new(NULL);
     test_ids_survive_reload(db);
     test_retention(db);
+    test_event_matters(db);
+    test_untouched_leaves_no_trace(db);
     test_memory_store_order();
     test_outbox_codec();
     test_memory_outbox();

@@ -6,10 +6,11 @@
  * users (transactions, complaints, registrations, preferences with
  * opt-out / channel / zone changes across DST zones, outcomes and
  * reschedules of tasks that were really emitted, stale and cross-user
- * outcomes, duplicates of earlier lines, malformed lines), runs them
- * through sim_run with the memory store and checks the outputs against
- * spec 4: caps, windows, reminders, output order, opt-out, determinism,
- * dedupe, dead letters and the first-slot rule. Outcome and reschedule
+ * outcomes, events no rule matches, duplicates of earlier lines, malformed
+ * lines), runs them through sim_run with the memory store and checks the
+ * outputs against spec 4: caps, windows, reminders, output order, opt-out,
+ * determinism, dedupe (and that events no rule matches leave no trace),
+ * dead letters and the first-slot rule. Outcome and reschedule
  * events are added in passes: each pass runs the simulation, picks tasks
  * it emitted (or scheduled) and adds events about them; the final run is
  * the one checked. The seed is printed; pass it back to reproduce. On a
@@ -173,6 +174,8 @@ struct line {
     int64_t dtime;    /* decision time in sim (computed) */
     long ord;
     int kind, user;
+    int matters;      /* decided and remembered (spec 4, Dedupe): built-in,
+                         with timezone, or matching a rule's on and when */
     int opt_out, zone, sms, email; /* -1 = not set */
     int zone_after;   /* zone in force after the line (0 = default) */
     int chan_after;   /* bit 0: sms off, bit 1: email off, after the line */
@@ -201,6 +204,7 @@ static struct line *add_line(struct lines *L, int kind, int user, int64_t key,
     l->ord = L->next_ord++;
     l->kind = kind;
     l->user = user;
+    l->matters = kind != L_BAD; /* rule events: see make_rule_event */
     l->opt_out = l->zone = l->sms = l->email = -1;
     snprintf(l->eid, sizeof(l->eid), "%c%ld", prefix, L->next_id++);
     return l;
@@ -323,16 +327,23 @@ static void make_rule_event(struct lines *L, int user, int64_t key,
     const char *type;
     int64_t r = rnd(1000);
     struct line *l = add_line(L, L_RULE, user, key, occ, 'e');
-    if (r < 550) {
+    if (r < 550 && chance(940)) {
         type = "transaction";
         snprintf(data, sizeof(data), "{\"amount\": %d, \"currency\": \"CNY\"}",
                  chance(500) ? 5000 + (int)rnd(50000) : 1 + (int)rnd(4999));
+    } else if (r < 550) {
+        /* `on` matches, but no `when` holds without an amount */
+        type = "transaction";
+        snprintf(data, sizeof(data), "{\"currency\": \"CNY\"}");
+        l->matters = 0;
     } else {
         type = types[r < 680 ? 0 : r < 760 ? 1 : r < 900 ? 2 : 3];
+        l->matters = r < 900; /* page.view: no rule's `on` names it */
     }
     if (chance(40)) {
         l->zone = (int)rnd(NZONES);
         snprintf(tzf, sizeof(tzf), ", \"timezone\": \"%s\"", ZONES[l->zone]);
+        l->matters = 1; /* a zone can change something */
     }
     l->text = xasprintf("{\"event_id\": \"%s\", \"type\": \"%s\", "
                         "\"user_id\": \"u-%d\", \"occurred_at\": \"%s\"%s, "
@@ -371,6 +382,7 @@ static void generate_base(struct lines *L, int nevents, int64_t start,
             struct line copy = L->v[pick];
             struct line *l = add_line(L, L_DUP, copy.user, key, copy.occurred, 'd');
             memcpy(l->eid, copy.eid, sizeof(l->eid));
+            l->matters = copy.matters;
             l->text = xasprintf("%s", copy.text);
         } else if (r < 110) {
             char task[32];
@@ -1106,28 +1118,40 @@ static void check_opt_out(struct ctx *c, long *intervals) {
     }
 }
 
-/* 7: each replayed line gives exactly one duplicate record; 8: each
- * malformed line one dead letter. */
-static void check_dedupe(struct ctx *c, long *ndups) {
-    json_t *want = json_object();
+/* 7: each replayed line that matters gives exactly one duplicate record;
+ * a line that does not matter (spec 4, Dedupe: not built-in, no timezone,
+ * no rule's on and when) leaves no trace: no record names it, so its
+ * replays are not duplicates either; 8: each malformed line one dead
+ * letter. */
+static void check_dedupe(struct ctx *c, long *ndups, long *nquiet) {
+    json_t *want = json_object(), *quiet = json_object();
     char key[96];
     long dead = 0;
     for (int i = 0; i < c->L->n; i++) {
         const struct line *l = &c->L->v[i];
-        if (l->kind != L_DUP) continue;
+        if (l->kind == L_BAD) continue;
         snprintf(key, sizeof(key), "u-%d|%s", l->user, l->eid);
+        if (!l->matters) {
+            map_set(quiet, key, 1);
+            *nquiet += l->kind == L_DUP;
+            continue;
+        }
+        if (l->kind != L_DUP) continue;
         map_set(want, key, map_get(want, key, 0) + 1);
         (*ndups)++;
     }
     for (int i = 0; i < c->O->n; i++) {
         const struct orec *r = &c->O->v[i];
         if (r->topic == T_DEAD) dead++;
-        if (r->topic != T_DECISIONS || !r->decision ||
-            strcmp(r->decision, "duplicate"))
-            continue;
+        if (r->topic != T_DECISIONS || !r->decision) continue;
         snprintf(key, sizeof(key), "u-%d|%s", r->user, r->eid ? r->eid : "");
+        if (map_has(quiet, key))
+            violation(C_DEDUPE, r->user, "%s: a %s record for an event that "
+                      "matches no rule", key, r->decision);
+        if (strcmp(r->decision, "duplicate")) continue;
         map_set(want, key, map_get(want, key, 0) - 1);
     }
+    json_decref(quiet);
     const char *k;
     json_t *v;
     json_object_foreach(want, k, v) {
@@ -1309,6 +1333,7 @@ int main(int argc, char **argv) {
     compute_states(&c);
 
     long ncool = 0, dst_tasks = 0, intervals = 0, ndups = 0, slots = 0, deferred = 0;
+    long nquiet = 0, untouched = 0;
     TEST("caps");
     check_caps(&c);
     TEST("windows");
@@ -1322,7 +1347,13 @@ int main(int argc, char **argv) {
     TEST("cooldown");
     check_cooldown(&c, &ncool);
     TEST("dedupe");
-    check_dedupe(&c, &ndups);
+    check_dedupe(&c, &ndups, &nquiet);
+    for (int i = 0; i < L.n; i++)
+        untouched += L.v[i].kind != L_BAD && !L.v[i].matters;
+    if (stats.untouched != untouched)
+        violation(C_DEDUPE, -1, "sim_stats.untouched is %ld, but %ld lines "
+                  "match no rule and carry no timezone", stats.untouched,
+                  untouched);
     TEST("first slot");
     check_first_slot(&c, &slots, &deferred);
 
@@ -1350,11 +1381,13 @@ int main(int argc, char **argv) {
            "%ld calls (%ld retries, %ld in DST zones with the override window), "
            "%ld cancels, %ld reminders (%ld skipped by caps), %ld moved, "
            "%ld superseded, %ld cap, %ld opted_out, %ld cooldown, %ld expired, "
-           "%ld duplicates, %ld opt-out intervals, %ld cooldowns, "
+           "%ld duplicates (%ld untouched lines, %ld of them replays), "
+           "%ld opt-out intervals, %ld cooldowns, "
            "%ld first slots (%ld deferred)\n",
            L.n, stats.events, stats.dead_letters, stats.ignored, stats.outputs,
            calls, retries, dst_tasks, cancels, reminders, remcapped, resched,
-           superseded, capped, optsup, cooldown, expired, ndups, intervals,
+           superseded, capped, optsup, cooldown, expired, ndups, untouched,
+           nquiet, intervals,
            ncool, slots, deferred);
     if (nevents >= 10000) {
         TEST("coverage");
@@ -1362,6 +1395,7 @@ int main(int argc, char **argv) {
         CHECK(reminders > 0 && remcapped > 0 && resched > 0 && superseded > 0);
         CHECK(capped > 0 && optsup > 0 && cooldown > 0 && expired > 0);
         CHECK(ndups > 0 && dead > 0 && intervals > 0 && deferred > 0);
+        CHECK(untouched > 0 && nquiet > 0);
         CHECK(ncool > 0);
     }
     /* outcomes of tasks never emitted for their user must be ignored, and

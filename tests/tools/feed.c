@@ -194,9 +194,9 @@ int main(int argc, char **argv) {
         rc = 0;
     if (o.stats)
         fprintf(stderr, "feed: %ld events, %ld users, %ld conflicts, %ld "
-                        "messages, %ld load + %ld save calls\n",
-                st.events, st.users, st.conflicts, st.messages, st.load_calls,
-                st.save_calls);
+                        "messages, %ld untouched, %ld load + %ld save calls\n",
+                st.events, st.users, st.conflicts, st.messages, st.untouched,
+                st.load_calls, st.save_calls);
 out:
     for (int i = 0; i < n; i++) event_release(&evs[i]);
     free(evs);

@@ -1,0 +1,113 @@
+/* daemon.h -- the state of `followupd run`, shared by the run loop
+ * (run.c), the intake of input batches (intake.c) and the emitter of due
+ * work (emit.c). Only daemon/ sees it. */
+#ifndef FU_DAEMON_H
+#define FU_DAEMON_H
+
+#include <stdint.h>
+
+#include "batch.h"
+#include "config.h"
+#include "kafka_in.h"
+#include "kafka_mock.h"
+#include "kafka_out.h"
+#include "log.h"
+#include "policy.h"
+#include "store.h"
+#include "tz.h"
+
+/* A produced message's fate, written by the delivery report. */
+enum sent_status { SENT_PENDING = 0, SENT_OK, SENT_FAILED };
+
+/* The outbox messages claimed in one round, until every one of them has
+ * its delivery report and the acknowledged ones are confirmed. */
+struct emitter {
+    uint32_t round; /* tags delivery reports; a stale report is ignored */
+    struct outbox_msg *msgs;
+    int *status; /* enum sent_status, one per message */
+    int n, cap;
+    int full;    /* the last claim was full: claim again at once */
+    int64_t next_ms;
+};
+
+/* A dead letter waiting for its acknowledgement. */
+struct dead_letter {
+    char *key, *value; /* owned */
+    int status;        /* enum sent_status */
+};
+
+/* The opaque of a produced message: which list, which round, which
+ * entry; reports of an earlier round find nothing to update. */
+enum sent_kind { SENT_OUTBOX = 1, SENT_DEAD_LETTER = 2 };
+void *daemon_sent_tag(enum sent_kind kind, uint32_t round, int index);
+
+/* Whether the store answers, so an outage is logged when it starts, now
+ * and then while it lasts, and when it ends, not on every retry. */
+struct outage {
+    int down;
+    int64_t since_ms, logged_ms;
+};
+
+struct daemon_stats {
+    long records, events, dead_letters, produced, confirmed;
+    long reloads, reload_failures;
+};
+
+struct daemon {
+    struct config *cfg;
+    const char *policy_path;
+    struct logger *lg;
+    struct tzdb *tzdb;
+    struct policy *pol;
+    struct kafka_mock *mock; /* kafka.brokers: mock */
+    char *bootstrap;
+    struct store store;
+    struct kafka_in *in;
+    struct kafka_out *out;
+    uint64_t seq; /* scheduling sequence, see engine.h */
+    struct emitter em;
+    /* the dead letters of the batch in flight */
+    struct dead_letter *dls;
+    int ndl, capdl;
+    uint32_t dl_round;
+    struct batch_stats bstats;
+    struct daemon_stats stats;
+    struct outage store_outage;
+};
+
+/* Report a failed store call (what: "batch", "due items", ...): a
+ * transient failure is logged when an outage starts and every
+ * OUTAGE_LOG_MS while it lasts; anything else every time. */
+void daemon_store_failed(struct daemon *d, const char *what,
+                         const struct fu_err *err);
+/* Report a store call that worked (logs the end of an outage). */
+void daemon_store_ok(struct daemon *d);
+
+/* Decide a batch of input records and make it durable: bad records go
+ * to the dead-letter topic (acknowledged before this returns), good ones
+ * through the engine into the store. 0 when durable (store the offsets),
+ * -1 when not (retry later; nothing is committed). */
+int intake_batch(struct daemon *d, struct kafka_batch *b);
+
+/* kafka_revoke_fn over intake_batch. */
+int intake_on_revoke(void *ctx, struct kafka_batch *b);
+
+/* The delivery report handler for every message the daemon produces. */
+void daemon_delivered(void *ctx, void *msg_opaque, int ok);
+
+/* One turn of the emitter: confirm what the broker acknowledged; when
+ * nothing is in flight, decide what fell due and send the outbox. Cheap
+ * when there is nothing to do. */
+void emit_turn(struct daemon *d, int64_t now_ms);
+
+/* Messages claimed and not yet confirmed. */
+int emit_in_flight(const struct daemon *d);
+
+/* Confirm what can be confirmed and forget the rest (shutdown: leases
+ * run out and the messages are sent again by whoever runs next). */
+void emit_release(struct daemon *d);
+
+/* Wall clock in milliseconds. */
+int64_t daemon_now_ms(void);
+
+#endif

@@ -1,0 +1,65 @@
+/* kafka_in.h -- the input side of the daemon: a consumer-group consumer
+ * that hands out batches of records and stores a record's offset only
+ * when the caller says its decisions are durable.
+ *
+ * The batch in flight lives here, so that a rebalance (served inside
+ * kafka_in_poll) can ask the caller to finish it before partitions are
+ * given away: at-least-once, and never a commit past what is durable. */
+#ifndef FU_KAFKA_IN_H
+#define FU_KAFKA_IN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "err.h"
+#include "log.h"
+
+struct kafka_rec {
+    const char *topic; /* borrowed from the client, valid until cleared */
+    int32_t partition;
+    int64_t offset;
+    const char *payload; /* may be NULL with len 0 */
+    size_t len;
+    void *handle; /* the librdkafka message, owned by the batch */
+};
+
+struct kafka_batch {
+    int n, cap;
+    struct kafka_rec *recs; /* in consumption order */
+};
+
+/* Finish batch b (decide and save it) because partitions are being
+ * revoked. Return 0 when its decisions are durable (their offsets are
+ * then stored and committed), -1 when not (the records of the revoked
+ * partitions are dropped; their new owner reads them again). */
+typedef int kafka_revoke_fn(void *ctx, struct kafka_batch *b);
+
+struct kafka_in;
+
+/* A consumer in cfg's group on its input topics, through bootstrap.
+ * lg and ctx are borrowed and must outlive it. NULL with err. */
+struct kafka_in *kafka_in_new(const struct config *cfg, const char *bootstrap,
+                              struct logger *lg, kafka_revoke_fn *on_revoke,
+                              void *ctx, struct fu_err *err);
+
+/* The batch in flight (empty after kafka_in_done). */
+struct kafka_batch *kafka_in_batch(struct kafka_in *ki);
+
+/* Add up to max records to the batch in flight: wait up to timeout_ms for
+ * the first, then take what has arrived. Serves rebalances. Returns the
+ * number of records in the batch. */
+int kafka_in_poll(struct kafka_in *ki, int max, int timeout_ms);
+
+/* The batch in flight is durable: store the offset after each of its
+ * records (auto-commit sends them) and clear it. */
+void kafka_in_done(struct kafka_in *ki);
+
+/* Commit the stored offsets now (shutdown). 0, or -1 with err. */
+int kafka_in_commit(struct kafka_in *ki, struct fu_err *err);
+
+/* Leave the group (committing what is stored) and free everything; the
+ * batch in flight, if any, is dropped uncommitted. NULL is a no-op. */
+void kafka_in_free(struct kafka_in *ki);
+
+#endif
