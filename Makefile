@@ -3,9 +3,10 @@
 
 BUILD ?= build
 CC ?= cc
-PKGS := rdkafka hiredis jansson yaml-0.1
+PKGS := rdkafka hiredis jansson yaml-0.1 libmicrohttpd
 DEB_PKGS := build-essential pkg-config librdkafka-dev libhiredis-dev \
-            libjansson-dev libyaml-dev redis-server tzdata valgrind
+            libjansson-dev libyaml-dev libmicrohttpd-dev redis-server tzdata \
+            valgrind curl python3-jsonschema prometheus
 
 WARN := -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes \
         -Wwrite-strings -Wvla -Wformat=2 -Wshadow
@@ -88,18 +89,22 @@ $(BUILD)/tests/tools/%: $(BUILD)/tests/tools/%.o $(LIBA)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBA) $(LIBS)
 
 # Install the Debian packages the build and the tests need, only when
-# something is missing (pkg-config modules, redis-server, valgrind, tzdata).
+# something is missing (pkg-config modules, redis-server, valgrind, tzdata,
+# curl, promtool from prometheus, Debian's python3 with jsonschema).
 deps:
 	@if ! command -v pkg-config >/dev/null 2>&1 || \
 	    ! pkg-config --exists $(PKGS) || \
 	    ! command -v redis-server >/dev/null 2>&1 || \
 	    ! command -v valgrind >/dev/null 2>&1 || \
 	    ! command -v cc >/dev/null 2>&1 || \
+	    ! command -v curl >/dev/null 2>&1 || \
+	    ! command -v promtool >/dev/null 2>&1 || \
+	    ! /usr/bin/python3 -c 'import jsonschema' >/dev/null 2>&1 || \
 	    [ ! -f /usr/share/zoneinfo/Europe/Berlin ]; then \
 		echo "deps: installing $(DEB_PKGS)"; \
 		apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-			$(DEB_PKGS) >/dev/null || exit 1; \
+			--no-install-recommends $(DEB_PKGS) >/dev/null || exit 1; \
 	fi
 
 # Every test: unit binaries, golden policies, simulate stories, integration.

@@ -4,14 +4,18 @@
 #ifndef FU_DAEMON_H
 #define FU_DAEMON_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "batch.h"
 #include "config.h"
+#include "event.h"
 #include "kafka_in.h"
 #include "kafka_mock.h"
 #include "kafka_out.h"
+#include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "policy.h"
 #include "store.h"
 #include "tz.h"
@@ -33,6 +37,7 @@ struct emitter {
 /* A dead letter waiting for its acknowledgement. */
 struct dead_letter {
     char *key, *value; /* owned */
+    const char *reason_class; /* static: observe_reason_class */
     int status;        /* enum sent_status */
 };
 
@@ -46,6 +51,21 @@ void *daemon_sent_tag(enum sent_kind kind, uint32_t round, int index);
 struct outage {
     int down;
     int64_t since_ms, logged_ms;
+};
+
+/* What /healthz and /readyz read from the HTTP thread. */
+struct health {
+    atomic_llong loop_ms;   /* the loop's last turn (wall ms) */
+    atomic_int kafka_up;    /* a broker is reachable */
+    atomic_int redis_up;    /* the last store call worked */
+    atomic_int policy_ok;   /* a policy is loaded */
+};
+
+/* The store calls, timed and counted (observe.c). */
+struct metered_store {
+    struct store inner;
+    struct metrics *m;
+    struct metric_series *seconds[7], *errors[7];
 };
 
 struct daemon_stats {
@@ -73,7 +93,46 @@ struct daemon {
     struct batch_stats bstats;
     struct daemon_stats stats;
     struct outage store_outage;
+    struct health health;
+    struct metrics *metrics;
+    struct http *http;
+    struct metered_store metered;
+    int64_t store_stats_at; /* next refresh of the store gauges (ms) */
 };
+
+/* ---- observe.c: metrics and health ---- */
+
+/* Declare the metrics and start the HTTP endpoint on http.listen.
+ * 0, or -1 with err. */
+int observe_start(struct daemon *d, struct fu_err *err);
+void observe_stop(struct daemon *d);
+
+/* Put the timing and error counting of every call around d->store
+ * (after it is opened; observe_start first). */
+void observe_wrap_store(struct daemon *d);
+
+/* The policy in force (info gauge), and a reload's result. */
+void observe_policy(struct daemon *d, int reload_ok);
+
+/* A batch made durable: its valid events (by type) and its records'
+ * time from Kafka to durable. */
+void observe_batch(struct daemon *d, const struct event *evs, int n,
+                   const struct kafka_batch *b, double decide_seconds);
+
+/* The class of a dead-letter reason, for a label (static text). */
+const char *observe_reason_class(const char *reason);
+/* A dead letter made durable, by reason class. */
+void observe_dead_letter(struct daemon *d, const char *reason_class);
+
+/* A message the broker acknowledged (tasks, reminders, decisions). */
+void observe_produced(struct daemon *d, const struct out_msg *m);
+
+/* Refresh the store gauges (outbox depth, oldest due age) now and then. */
+void observe_store(struct daemon *d, int64_t now_ms);
+
+/* kafka_stats_fn: brokers up and consumer lag. */
+void observe_kafka(void *ctx, int brokers_up, const struct kafka_lag *lags,
+                   int nlags);
 
 /* Report a failed store call (what: "batch", "due items", ...): a
  * transient failure is logged when an outage starts and every

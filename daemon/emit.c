@@ -64,6 +64,9 @@ static int round_confirm(struct daemon *d) {
     }
     if (k > 0) daemon_store_ok(d);
     d->stats.confirmed += k;
+    for (int i = 0; i < k; i++)
+        if (topic_for(d->cfg, em->msgs[i].msg.topic))
+            observe_produced(d, &em->msgs[i].msg);
     round_clear(em);
     return 0;
 }

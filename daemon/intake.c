@@ -40,7 +40,7 @@ static int dead_letter_add(struct daemon *d, const struct kafka_rec *r,
     if (!value) return -1;
     d->dls[d->ndl++] = (struct dead_letter){
         r->payload ? event_peek_user_id(r->payload, r->len) : NULL, value,
-        SENT_FAILED /* not produced yet */};
+        observe_reason_class(reason), SENT_FAILED /* not produced yet */};
     LOG(d->lg, LOG_WARN, "dead letter", LOG_S("reason", reason)
         LOG_S("topic", r->topic) LOG_I("partition", r->partition)
         LOG_I("offset", r->offset));
@@ -119,6 +119,7 @@ int intake_batch(struct daemon *d, struct kafka_batch *b) {
         return -1;
     }
     long calls = d->bstats.load_calls;
+    int64_t t0 = daemon_now_ms();
     fu_err_clear(&err);
     if (batch_decide(d->pol, &d->store, d->tzdb, evs, n,
                      daemon_now_ms() / 1000, &d->seq, &d->bstats, &err) < 0) {
@@ -127,13 +128,16 @@ int intake_batch(struct daemon *d, struct kafka_batch *b) {
         if (d->bstats.load_calls > calls) daemon_store_ok(d);
         rc = dead_letters_wait(d);
     }
-    for (int i = 0; i < n; i++) event_release(&evs[i]);
-    free(evs);
     if (rc == 0) {
+        observe_batch(d, evs, n, b, (double)(daemon_now_ms() - t0) / 1000);
         d->stats.records += b->n;
         d->stats.events += n;
         d->stats.dead_letters += d->ndl;
+        for (int i = 0; i < d->ndl; i++)
+            observe_dead_letter(d, d->dls[i].reason_class);
     }
+    for (int i = 0; i < n; i++) event_release(&evs[i]);
+    free(evs);
     dead_letters_clear(d);
     return rc;
 }

@@ -51,6 +51,7 @@ void daemon_store_failed(struct daemon *d, const char *what,
                          const struct fu_err *err) {
     struct outage *o = &d->store_outage;
     int64_t now = daemon_now_ms();
+    atomic_store(&d->health.redis_up, 0);
     if (err->code != FU_ETRANSIENT) {
         LOG(d->lg, LOG_ERROR, "store call failed, will retry",
             LOG_S("call", what) LOG_S("error", err->msg));
@@ -70,6 +71,7 @@ void daemon_store_failed(struct daemon *d, const char *what,
 
 void daemon_store_ok(struct daemon *d) {
     struct outage *o = &d->store_outage;
+    atomic_store(&d->health.redis_up, 1);
     if (!o->down) return;
     o->down = 0;
     LOG(d->lg, LOG_INFO, "store available again",
@@ -95,11 +97,13 @@ static void reload_policy(struct daemon *d) {
         log_diag(d->lg, "policy reload failed, keeping the current policy",
                  &diag);
         fu_diag_release(&diag);
+        observe_policy(d, 0);
         return;
     }
     policy_release(d->pol);
     d->pol = pol;
     d->stats.reloads++;
+    observe_policy(d, 1);
     LOG(d->lg, LOG_INFO, "policy reloaded", LOG_S("version", pol->version)
         LOG_I("rules", pol->nrules));
 }
@@ -145,6 +149,7 @@ static int open_store(struct daemon *d, struct fu_err *err) {
             LOG_S("error", err->msg) LOG_I("retry_in_ms", backoff));
         for (int64_t slept = 0; slept < backoff; slept += 50) {
             if (signals_stop_requested()) return 1;
+            atomic_store(&d->health.loop_ms, daemon_now_ms());
             nap(50);
         }
     }
@@ -159,8 +164,9 @@ static int start_kafka(struct daemon *d, struct fu_err *err) {
     if (!(d->out = kafka_out_new(d->cfg, d->bootstrap, d->lg,
                                  daemon_delivered, d, err)))
         return -1;
-    if (!(d->in = kafka_in_new(d->cfg, d->bootstrap, d->lg,
-                               intake_on_revoke, d, err)))
+    struct kafka_in_hooks hooks = {intake_on_revoke, observe_kafka, d};
+    atomic_store(&d->health.kafka_up, 1); /* until librdkafka says otherwise */
+    if (!(d->in = kafka_in_new(d->cfg, d->bootstrap, d->lg, &hooks, err)))
         return -1;
     return 0;
 }
@@ -190,12 +196,19 @@ static int start(struct daemon *d, const struct cli_opts *o) {
     }
     d->seq = (uint64_t)time(NULL) << 20;
     fu_err_clear(&err);
+    if (observe_start(d, &err) < 0) {
+        LOG(d->lg, LOG_ERROR, "cannot start", LOG_S("error", err.msg));
+        return fu_err_exit_code(err.code);
+    }
+    observe_policy(d, -1);
     if ((rc = open_store(d, &err)) != 0 || start_kafka(d, &err) < 0) {
         if (rc == 1) return 0; /* stopped while waiting for Redis */
         LOG(d->lg, LOG_ERROR, "cannot start", LOG_S("error", err.msg));
         return fu_err_exit_code(err.code == FU_ETRANSIENT ? FU_EFATAL
                                                           : err.code);
     }
+    observe_wrap_store(d);
+    atomic_store(&d->health.redis_up, 1);
     LOG(d->lg, LOG_INFO, "started", LOG_S("version", FOLLOWUPD_VERSION)
         LOG_S("policy_version", d->pol->version) LOG_I("rules", d->pol->nrules)
         LOG_S("group", d->cfg->group_id)
@@ -233,6 +246,7 @@ static void loop(struct daemon *d) {
     while (!signals_stop_requested()) {
         struct kafka_batch *b = kafka_in_batch(d->in);
         int64_t now = daemon_now_ms();
+        atomic_store(&d->health.loop_ms, now);
         if (signals_take_reload()) reload_policy(d);
         if (kafka_out_broken(d->out)) replace_producer(d);
         if (b->n == 0)
@@ -249,6 +263,7 @@ static void loop(struct daemon *d) {
             }
         }
         emit_turn(d, daemon_now_ms());
+        observe_store(d, daemon_now_ms());
         if ((now = daemon_now_ms()) >= stats_at) {
             log_stats(d);
             stats_at = now + STATS_EVERY_MS;
@@ -290,6 +305,7 @@ static void cleanup(struct daemon *d) {
     policy_release(d->pol);
     tzdb_free(d->tzdb);
     config_free(d->cfg);
+    observe_stop(d);
     if (d->lg) LOG(d->lg, LOG_INFO, "stopped", );
     log_free(d->lg);
 }

@@ -27,6 +27,7 @@ static const struct prop consumer_defaults[] = {
     {"auto.commit.interval.ms", "1000"},
     {"session.timeout.ms", "10000"},
     {"heartbeat.interval.ms", "1000"},
+    {"statistics.interval.ms", "2000"}, /* lag, brokers up: metrics */
     {NULL, NULL}};
 
 static const struct prop producer_defaults[] = {

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
 #include <librdkafka/rdkafka.h>
 
 #include "kafka_conf.h"
@@ -18,8 +19,7 @@ struct kafka_in {
     struct kafka_client base; /* first: the client's opaque */
     rd_kafka_t *rk;
     struct kafka_batch batch;
-    kafka_revoke_fn *on_revoke;
-    void *ctx;
+    struct kafka_in_hooks hooks;
 };
 
 /* ---- The batch ---- */
@@ -32,9 +32,11 @@ static int batch_push(struct kafka_batch *b, rd_kafka_message_t *m) {
         b->recs = nr;
         b->cap = n;
     }
+    rd_kafka_timestamp_type_t tstype;
+    int64_t ts = rd_kafka_message_timestamp(m, &tstype);
     b->recs[b->n++] = (struct kafka_rec){
         rd_kafka_topic_name(m->rkt), m->partition, m->offset, m->payload,
-        m->len, m};
+        m->len, ts, m};
     return 0;
 }
 
@@ -94,7 +96,7 @@ static void revoke(struct kafka_in *ki, rd_kafka_t *rk,
     int lost = rd_kafka_assignment_lost(rk);
     log_partitions(ki, lost ? "partition lost" : "partition revoked", parts);
     if (ki->batch.n > 0) {
-        if (!lost && ki->on_revoke(ki->ctx, &ki->batch) == 0)
+        if (!lost && ki->hooks.on_revoke(ki->hooks.ctx, &ki->batch) == 0)
             kafka_in_done(ki);
         else
             drop_partitions(&ki->batch, parts);
@@ -142,6 +144,59 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason,
     struct kafka_in *ki = opaque;
     (void)rk;
     kafka_log_error(ki->base.lg, "consumer", err, reason);
+    if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN && ki->hooks.on_stats)
+        ki->hooks.on_stats(ki->hooks.ctx, 0, NULL, -1);
+}
+
+/* ---- Statistics ---- */
+
+static int brokers_up(json_t *brokers) {
+    const char *name;
+    json_t *b;
+    int up = 0;
+    json_object_foreach(brokers, name, b) {
+        const char *state = json_string_value(json_object_get(b, "state"));
+        if (json_integer_value(json_object_get(b, "nodeid")) >= 0 && state &&
+            !strcmp(state, "UP"))
+            up++;
+    }
+    return up;
+}
+
+/* The lag of each partition in the statistics that we consume. */
+static int collect_lags(json_t *topics, struct kafka_lag *lags, int max) {
+    const char *tname, *pname;
+    json_t *t, *p;
+    int n = 0;
+    json_object_foreach(topics, tname, t) {
+        json_object_foreach(json_object_get(t, "partitions"), pname, p) {
+            json_int_t part = json_integer_value(json_object_get(p, "partition"));
+            json_int_t lag = json_integer_value(json_object_get(p, "consumer_lag"));
+            const char *fetch = json_string_value(json_object_get(p, "fetch_state"));
+            if (part < 0 || lag < 0 || !fetch || !strcmp(fetch, "none") || n == max)
+                continue;
+            lags[n++] = (struct kafka_lag){tname, (int32_t)part, (int64_t)lag};
+        }
+    }
+    return n;
+}
+
+#define MAX_LAGS 1024
+
+static int on_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque) {
+    struct kafka_in *ki = opaque;
+    json_t *root = json_loadb(json, len, 0, NULL);
+    (void)rk;
+    if (!root) return 0;
+    struct kafka_lag *lags = malloc(sizeof(*lags) * MAX_LAGS);
+    if (lags) {
+        int n = collect_lags(json_object_get(root, "topics"), lags, MAX_LAGS);
+        ki->hooks.on_stats(ki->hooks.ctx,
+                           brokers_up(json_object_get(root, "brokers")), lags, n);
+    }
+    free(lags);
+    json_decref(root);
+    return 0; /* librdkafka frees json */
 }
 
 /* ---- Public ---- */
@@ -162,8 +217,9 @@ static int subscribe(struct kafka_in *ki, const struct config *cfg,
 }
 
 struct kafka_in *kafka_in_new(const struct config *cfg, const char *bootstrap,
-                              struct logger *lg, kafka_revoke_fn *on_revoke,
-                              void *ctx, struct fu_err *err) {
+                              struct logger *lg,
+                              const struct kafka_in_hooks *hooks,
+                              struct fu_err *err) {
     char why[512];
     struct kafka_in *ki = calloc(1, sizeof(*ki));
     rd_kafka_conf_t *conf;
@@ -172,8 +228,7 @@ struct kafka_in *kafka_in_new(const struct config *cfg, const char *bootstrap,
         return NULL;
     }
     ki->base.lg = lg;
-    ki->on_revoke = on_revoke;
-    ki->ctx = ctx;
+    ki->hooks = *hooks;
     if (!(conf = kafka_conf_new(cfg, bootstrap, KAFKA_CONSUMER, err))) {
         free(ki);
         return NULL;
@@ -181,6 +236,7 @@ struct kafka_in *kafka_in_new(const struct config *cfg, const char *bootstrap,
     rd_kafka_conf_set_opaque(conf, ki);
     rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
     rd_kafka_conf_set_error_cb(conf, on_error);
+    if (hooks->on_stats) rd_kafka_conf_set_stats_cb(conf, on_stats);
     if (!(ki->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, why, sizeof(why)))) {
         rd_kafka_conf_destroy(conf);
         fu_err_set(err, FU_EINVAL, "kafka: cannot create the consumer: %s",
@@ -253,3 +309,5 @@ void kafka_in_free(struct kafka_in *ki) {
     free(ki->batch.recs);
     free(ki);
 }
+
+const char *kafka_library_version(void) { return rd_kafka_version_str(); }

@@ -21,6 +21,7 @@ struct kafka_rec {
     int64_t offset;
     const char *payload; /* may be NULL with len 0 */
     size_t len;
+    int64_t timestamp_ms; /* the record's Kafka timestamp, -1 if none */
     void *handle; /* the librdkafka message, owned by the batch */
 };
 
@@ -35,13 +36,34 @@ struct kafka_batch {
  * partitions are dropped; their new owner reads them again). */
 typedef int kafka_revoke_fn(void *ctx, struct kafka_batch *b);
 
+/* The lag of one assigned partition (messages behind the end). */
+struct kafka_lag {
+    const char *topic;
+    int32_t partition;
+    int64_t lag;
+};
+
+/* What librdkafka's statistics say (every few seconds, from inside
+ * kafka_in_poll): how many brokers are up, and the lag of each assigned
+ * partition; nlags < 0 when only the brokers are known (all went down). */
+typedef void kafka_stats_fn(void *ctx, int brokers_up,
+                            const struct kafka_lag *lags, int nlags);
+
+struct kafka_in_hooks {
+    kafka_revoke_fn *on_revoke;
+    kafka_stats_fn *on_stats; /* may be NULL */
+    void *ctx;
+};
+
 struct kafka_in;
 
 /* A consumer in cfg's group on its input topics, through bootstrap.
- * lg and ctx are borrowed and must outlive it. NULL with err. */
+ * lg and hooks->ctx are borrowed and must outlive it; hooks is copied.
+ * NULL with err. */
 struct kafka_in *kafka_in_new(const struct config *cfg, const char *bootstrap,
-                              struct logger *lg, kafka_revoke_fn *on_revoke,
-                              void *ctx, struct fu_err *err);
+                              struct logger *lg,
+                              const struct kafka_in_hooks *hooks,
+                              struct fu_err *err);
 
 /* The batch in flight (empty after kafka_in_done). */
 struct kafka_batch *kafka_in_batch(struct kafka_in *ki);
@@ -61,5 +83,8 @@ int kafka_in_commit(struct kafka_in *ki, struct fu_err *err);
 /* Leave the group (committing what is stored) and free everything; the
  * batch in flight, if any, is dropped uncommitted. NULL is a no-op. */
 void kafka_in_free(struct kafka_in *ki);
+
+/* The librdkafka version in use ("2.0.2"). */
+const char *kafka_library_version(void);
 
 #endif

@@ -35,6 +35,15 @@ struct outbox_msg {
     struct out_msg msg; /* owned: key and value freed by outbox_msg_release */
 };
 
+/* What a store holds back, for the daemon's gauges. */
+struct store_stats {
+    long outbox_depth;     /* messages waiting for the broker */
+    int64_t oldest_due;    /* the earliest due time in the due index,
+                              TIME_NONE when nothing is scheduled */
+    int64_t oldest_outbox; /* `at` of the oldest outbox message, TIME_NONE
+                              when the outbox is empty */
+};
+
 struct store_ops {
     /* Check out the states of users[0..n) into out[0..n) (new empty ones
      * for unknown users). The caller owns them until it saves or frees
@@ -63,6 +72,8 @@ struct store_ops {
     int (*outbox_confirm)(void *ctx, const struct outbox_msg *msgs, int n,
                           struct fu_err *err);
     void (*free)(void *ctx);
+    /* Fill *out (may be NULL in a store that cannot tell). 0 / -1. */
+    int (*stats)(void *ctx, struct store_stats *out, struct fu_err *err);
 };
 
 struct store {

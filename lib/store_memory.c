@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "hash.h"
+#include "timeutil.h"
 
 struct mem_user {
     char *user_id;
@@ -339,9 +340,23 @@ static void mem_free(void *ctx) {
     free(ms);
 }
 
+static int mem_stats(void *ctx, struct store_stats *out, struct fu_err *err) {
+    struct mem_store *ms = ctx;
+    (void)err;
+    out->outbox_depth = 0;
+    out->oldest_due = out->oldest_outbox = TIME_NONE;
+    for (size_t i = ms->outbox_head; i < ms->noutbox; i++) {
+        if (ms->outbox[i].visible_at == INT64_MAX) continue;
+        if (out->outbox_depth++ == 0) out->oldest_outbox = ms->outbox[i].msg.at;
+    }
+    while (ms->nheap > 0 && !heap_top_current(&ms->heap[0])) heap_pop(ms);
+    if (ms->nheap > 0) out->oldest_due = ms->heap[0].due;
+    return 0;
+}
+
 static const struct store_ops mem_ops = {
-    mem_load,     mem_save,         mem_next_due,       mem_due_users,
-    mem_outbox_claim, mem_outbox_confirm, mem_free};
+    mem_load,         mem_save,           mem_next_due, mem_due_users,
+    mem_outbox_claim, mem_outbox_confirm, mem_free,     mem_stats};
 
 int store_memory_open(struct store *out, struct fu_err *err) {
     struct mem_store *ms = calloc(1, sizeof(*ms));

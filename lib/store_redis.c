@@ -626,6 +626,76 @@ out:
     return rc;
 }
 
+/* ---- Stats ---- */
+
+/* Per bucket: the due index head, the outbox size and its first id. */
+static int stats_scan(struct rstore *rs, struct pipe *p, struct fu_err *err) {
+    char key[KEY_MAX];
+    for (int b = 0; b < REDIS_BUCKETS; b++) {
+        struct cmd *c = &p->cmds[3 * b];
+        make_key(rs, KEY_DUE, b, NULL, key);
+        if (cmd_str(&c[0], "ZRANGE") | cmd_fmt(&c[0], "%s", key) |
+            cmd_str(&c[0], "0") | cmd_str(&c[0], "0") |
+            cmd_str(&c[0], "WITHSCORES"))
+            return oom(err);
+        make_key(rs, KEY_OB_ORDER, b, NULL, key);
+        if (cmd_str(&c[1], "ZCARD") | cmd_fmt(&c[1], "%s", key) |
+            cmd_str(&c[2], "ZRANGE") | cmd_fmt(&c[2], "%s", key) |
+            cmd_str(&c[2], "0") | cmd_str(&c[2], "0"))
+            return oom(err);
+    }
+    return pipeline(rs, p->cmds, p->n, p->replies, err);
+}
+
+/* The `at` of outbox message id of bucket b, or TIME_NONE. */
+static int64_t outbox_at(struct rstore *rs, int b, const char *id,
+                         struct fu_err *err) {
+    char key[KEY_MAX];
+    struct out_msg m;
+    int64_t at = TIME_NONE;
+    make_key(rs, KEY_OB_MSGS, b, NULL, key);
+    redisReply *r = command(rs, err, "HGET %s %s", key, id);
+    if (r && r->type == REDIS_REPLY_STRING &&
+        outbox_decode(r->str, r->len, &m) == 0) {
+        at = m.at;
+        free(m.key);
+        free(m.value);
+    }
+    freeReplyObject(r);
+    return at;
+}
+
+static int rs_stats(void *ctx, struct store_stats *out, struct fu_err *err) {
+    struct rstore *rs = ctx;
+    struct pipe p;
+    int rc = -1;
+    out->outbox_depth = 0;
+    out->oldest_due = out->oldest_outbox = TIME_NONE;
+    if (pipe_init(&p, 3 * REDIS_BUCKETS, err) < 0 || ensure_conn(rs, err) < 0 ||
+        stats_scan(rs, &p, err) < 0)
+        goto out;
+    for (int b = 0; b < REDIS_BUCKETS; b++) {
+        const redisReply *due = p.replies[3 * b], *n = p.replies[3 * b + 1],
+                         *first = p.replies[3 * b + 2];
+        if (due->type == REDIS_REPLY_ARRAY && due->elements == 2) {
+            int64_t t = strtoll(due->element[1]->str, NULL, 10);
+            if (out->oldest_due == TIME_NONE || t < out->oldest_due)
+                out->oldest_due = t;
+        }
+        if (n->type == REDIS_REPLY_INTEGER) out->outbox_depth += n->integer;
+        if (first->type == REDIS_REPLY_ARRAY && first->elements == 1) {
+            int64_t at = outbox_at(rs, b, first->element[0]->str, err);
+            if (at != TIME_NONE &&
+                (out->oldest_outbox == TIME_NONE || at < out->oldest_outbox))
+                out->oldest_outbox = at;
+        }
+    }
+    rc = rs->c ? 0 : -1; /* an HGET may have lost the connection */
+out:
+    pipe_release(&p);
+    return rc;
+}
+
 /* ---- Lifecycle ---- */
 
 /* Delete every key under the prefix (a scratch namespace), best effort. */
@@ -692,7 +762,7 @@ static int parse_url(struct rstore *rs, const char *url, struct fu_err *err) {
 
 static const struct store_ops redis_ops = {
     rs_load,         rs_save,           rs_next_due, rs_due_users,
-    rs_outbox_claim, rs_outbox_confirm, rs_free};
+    rs_outbox_claim, rs_outbox_confirm, rs_free,     rs_stats};
 
 int store_redis_open(struct store *out, const char *url, const char *prefix,
                      int scratch, struct fu_err *err) {

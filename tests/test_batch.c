@@ -76,7 +76,7 @@ static void c_free(void *ctx) {
 }
 
 static const struct store_ops counting_ops = {
-    c_load, c_save, c_next_due, c_due_users, c_claim, c_confirm, c_free};
+    c_load, c_save, c_next_due, c_due_users, c_claim, c_confirm, c_free, NULL};
 
 /* ---- Helpers ---- */
 

@@ -75,7 +75,8 @@ live_policy() {
 # ---- Daemons ----
 
 # write_config NAME [PROPERTY=VALUE...]: $T/NAME.yaml for a daemon
-# (CFG_BROKERS and CFG_REDIS_URL replace the real addresses)
+# (CFG_BROKERS and CFG_REDIS_URL replace the real addresses,
+# CFG_LOG_FORMAT=text the JSON log); HTTP on a free port (http_url)
 write_config() {
     name=$1
     shift
@@ -94,8 +95,9 @@ write_config() {
             echo "    ${p%%=*}: \"${p#*=}\""
         done
         echo "state: {backend: redis, redis_url: \"${CFG_REDIS_URL:-$REDIS_URL}\", key_prefix: \"e2e:\"}"
+        echo "http: {listen: \"127.0.0.1:0\"}"
         echo "policy: $POLICY"
-        echo "log: {level: info, format: json}"
+        echo "log: {level: info, format: ${CFG_LOG_FORMAT:-json}}"
     } >"$T/$name.yaml"
 }
 
@@ -105,7 +107,7 @@ start_daemon() {
     $FU run -c "$T/$1.yaml" 2>>"$T/$1.log" &
     echo $! >"$T/$1.pid"
     E2E_PIDS="$E2E_PIDS $!"
-    wait_log "$1" '"msg":"started"' 10
+    wait_log "$1" '"msg":"started"\| INFO  started ' 10
 }
 
 # wait_log NAME PATTERN SECONDS: until the daemon's log has PATTERN
@@ -134,6 +136,20 @@ kill_daemon() {
     kill -9 "$(cat "$T/$1.pid")" 2>/dev/null
     wait "$(cat "$T/$1.pid")" 2>/dev/null
     return 0
+}
+
+# http_url NAME PATH: the URL of PATH on the daemon's HTTP endpoint
+http_url() {
+    port=$(sed -n 's/.*"msg":"http listening".*"port":\([0-9]*\).*/\1/p; s/.*http listening .*port=\([0-9]*\).*/\1/p' \
+        "$T/$1.log" | tail -n 1)
+    echo "http://127.0.0.1:$port$2"
+}
+
+# http_status NAME PATH [CURL ARGS...]: the status code, body in $T/body
+http_status() {
+    name=$1 path=$2
+    shift 2
+    curl -s -o "$T/body" -w '%{http_code}' "$@" "$(http_url "$name" "$path")"
 }
 
 # ---- Waiting and checking ----
