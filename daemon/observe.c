@@ -343,7 +343,6 @@ int observe_start(struct daemon *d, struct fu_err *err) {
     metrics_put(d->metrics, "followupd_build_info", labels, 1);
     metrics_put(d->metrics, "followupd_events_untouched_total", NULL, 0);
     atomic_store(&d->health.loop_ms, daemon_now_ms());
-    if (!d->cfg->http_listen || !strcmp(d->cfg->http_listen, "off")) return 0;
     if (!(d->http = http_new(d->cfg->http_listen, on_http, d, err))) return -1;
     LOG(d->lg, LOG_INFO, "http listening", LOG_S("listen", d->cfg->http_listen)
         LOG_I("port", http_port(d->http)));
