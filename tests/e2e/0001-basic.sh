@@ -20,6 +20,10 @@ sleep_until $((start + 3 + 15 + 2))
 consume_outputs "$T/out.jsonl"
 check "outputs are simulate's, on time, keyed by user_id" \
     e2e_check "$T/expected.jsonl" "$T/out.jsonl" --late-max-ms 2000
+check_schemas "$T/out.jsonl"
+check "every input event simulate accepts validates against the schema" \
+    /usr/bin/python3 tests/tools/validate_schemas.py --events-vs-simulate \
+    "$T/events.jsonl" "$T/expected.jsonl"
 e2e_stop d1
 check_committed "$T/events.jsonl"
 check "dead letters logged by source, not payload" \

@@ -34,6 +34,7 @@ sleep_until $((start + 3 + 15 + 2))
 consume_outputs "$T/out.jsonl"
 check "dead letters and good outputs are simulate's" \
     e2e_check "$T/expected.jsonl" "$T/out.jsonl" --late-max-ms 2000
+check_schemas "$T/out.jsonl"
 e2e_stop d1
 check_committed "$T/events.jsonl"
 check "no payload in the log" sh -c "! grep -q aaaaaaaa '$T/d1.log'"

@@ -221,3 +221,10 @@ e2e_stop() {
     check "SIGTERM: exit 0 within 10 s" stop_daemon "$1"
     check "no personal data in the log" no_personal_data "$T/$1.log"
 }
+
+# check_schemas OUTPUTS: every message the daemon produced validates
+# against its schema in docs/schemas
+check_schemas() {
+    check "every output message validates against its schema" \
+        /usr/bin/python3 tests/tools/validate_schemas.py --outputs "$1"
+}
