@@ -6,7 +6,7 @@ CC ?= cc
 PKGS := rdkafka hiredis jansson yaml-0.1 libmicrohttpd
 DEB_PKGS := build-essential pkg-config librdkafka-dev libhiredis-dev \
             libjansson-dev libyaml-dev libmicrohttpd-dev redis-server tzdata \
-            valgrind curl python3-jsonschema prometheus
+            valgrind curl python3-jsonschema python3-yaml prometheus shellcheck
 
 WARN := -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes \
         -Wwrite-strings -Wvla -Wformat=2 -Wshadow
@@ -99,7 +99,8 @@ deps:
 	    ! command -v cc >/dev/null 2>&1 || \
 	    ! command -v curl >/dev/null 2>&1 || \
 	    ! command -v promtool >/dev/null 2>&1 || \
-	    ! /usr/bin/python3 -c 'import jsonschema' >/dev/null 2>&1 || \
+	    ! /usr/bin/python3 -c 'import jsonschema, yaml' >/dev/null 2>&1 || \
+	    ! command -v shellcheck >/dev/null 2>&1 || \
 	    [ ! -f /usr/share/zoneinfo/Europe/Berlin ]; then \
 		echo "deps: installing $(DEB_PKGS)"; \
 		apt-get update -qq && \

@@ -341,7 +341,23 @@ int observe_start(struct daemon *d, struct fu_err *err) {
     metrics_label(labels, sizeof(labels), "version", FOLLOWUPD_VERSION);
     metrics_label(labels, sizeof(labels), "librdkafka", kafka_library_version());
     metrics_put(d->metrics, "followupd_build_info", labels, 1);
-    metrics_put(d->metrics, "followupd_events_untouched_total", NULL, 0);
+    /* counters with known labels exist from the start, so rate() and
+     * increase() see their first change */
+    static const char *const zero[][2] = {
+        {"followupd_events_untouched_total", ""},
+        {"followupd_policy_reloads_total", "result=\"ok\""},
+        {"followupd_policy_reloads_total", "result=\"failed\""},
+        {"followupd_tasks_produced_total", "action=\"call\""},
+        {"followupd_tasks_produced_total", "action=\"cancel\""},
+        {"followupd_reminders_produced_total", ""},
+        {"followupd_dead_letters_total", "reason=\"invalid_json\""},
+        {"followupd_dead_letters_total", "reason=\"not_an_object\""},
+        {"followupd_dead_letters_total", "reason=\"missing_field\""},
+        {"followupd_dead_letters_total", "reason=\"wrong_type\""},
+        {"followupd_dead_letters_total", "reason=\"invalid_value\""},
+        {"followupd_dead_letters_total", "reason=\"too_large\""}};
+    for (size_t i = 0; i < sizeof(zero) / sizeof(zero[0]); i++)
+        metrics_inc(d->metrics, zero[i][0], zero[i][1], 0);
     atomic_store(&d->health.loop_ms, daemon_now_ms());
     if (!(d->http = http_new(d->cfg->http_listen, on_http, d, err))) return -1;
     LOG(d->lg, LOG_INFO, "http listening", LOG_S("listen", d->cfg->http_listen)
