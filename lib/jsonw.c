@@ -216,14 +216,28 @@ void jsonw_strn(struct jsonw *w, const char *s, size_t n) {
     jsonw_quote(w, s, n);
 }
 
+/* Decimal digits of v, right-aligned in buf[0..32); returns the first.
+ * snprintf cost a tenth of a batch's CPU in the profile (state encoding
+ * writes many integers). */
+static char *format_int(int64_t v, char buf[32]) {
+    char *p = buf + 32;
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0) *--p = '-';
+    return p;
+}
+
 void jsonw_int(struct jsonw *w, int64_t v) {
     char num[32];
-    int n;
+    const char *p;
 
     if (w->oom) return;
     jsonw_before_value(w);
-    n = snprintf(num, sizeof(num), "%" PRId64, v);
-    jsonw_put(w, num, (size_t)n);
+    p = format_int(v, num);
+    jsonw_put(w, p, (size_t)(num + 32 - p));
 }
 
 void jsonw_bool(struct jsonw *w, int v) {

@@ -539,86 +539,146 @@ static int rs_due_users(void *ctx, int64_t now, char **users, int max,
 
 /* ---- Outbox ---- */
 
-static int claim_bucket(struct rstore *rs, int b, int64_t now, int lease,
-                        struct outbox_msg *out, int max, struct fu_err *err) {
-    char order[KEY_MAX], msgs[KEY_MAX];
-    make_key(rs, KEY_OB_ORDER, b, NULL, order);
-    make_key(rs, KEY_OB_MSGS, b, NULL, msgs);
-    redisReply *r = command(rs, err, "EVALSHA %s 2 %s %s %lld %lld %d",
-                            rs->sha[SCRIPT_CLAIM], order, msgs, (long long)now,
-                            (long long)(now + lease), max);
-    if (r && is_noscript(r)) {
-        freeReplyObject(r);
-        if (load_scripts(rs, err) < 0) return -1;
-        return claim_bucket(rs, b, now, lease, out, max, err);
-    }
-    if (!r) return -1;
-    int n = 0, bad = r->type == REDIS_REPLY_ERROR;
-    if (bad) fu_err_set(err, FU_EFATAL, "redis: outbox claim: %s", r->str);
-    for (size_t i = 0; !bad && r->type == REDIS_REPLY_ARRAY && i + 1 < r->elements;
-         i += 2) {
-        const redisReply *id = r->element[i], *m = r->element[i + 1];
-        /* an entry this version cannot read stops the outbox loudly rather
-         * than being skipped (and leased again) forever */
-        if ((bad = outbox_decode(m->str, m->len, &out[n].msg) < 0))
-            fu_err_set(err, FU_EFATAL, "redis: outbox entry %s of bucket %d "
-                                       "cannot be read", id->str, b);
-        else {
-            snprintf(out[n].id, sizeof(out[n].id), "%02d/%s", b, id->str);
-            n++;
+/* How many messages each bucket may lease now: what it has visible,
+ * handed out round-robin from the cursor until max. One round trip. */
+static int claim_quotas(struct rstore *rs, int64_t now, int max,
+                        int quota[REDIS_BUCKETS], struct fu_err *err) {
+    struct pipe p;
+    char key[KEY_MAX];
+    int rc = -1;
+    if (pipe_init(&p, REDIS_BUCKETS, err) < 0) goto out;
+    for (int b = 0; b < REDIS_BUCKETS; b++) {
+        make_key(rs, KEY_OB_ORDER, b, NULL, key);
+        if (cmd_str(&p.cmds[b], "ZCOUNT") | cmd_fmt(&p.cmds[b], "%s", key) |
+            cmd_str(&p.cmds[b], "-inf") |
+            cmd_fmt(&p.cmds[b], "%lld", (long long)now)) {
+            oom(err);
+            goto out;
         }
     }
-    freeReplyObject(r);
-    if (bad) while (n > 0) outbox_msg_release(&out[--n]);
-    return bad ? -1 : n;
+    if (pipeline(rs, p.cmds, REDIS_BUCKETS, p.replies, err) < 0) goto out;
+    for (int k = 0; k < REDIS_BUCKETS; k++) {
+        int b = (rs->claim_cursor + k) % REDIS_BUCKETS;
+        const redisReply *r = p.replies[b];
+        long long visible = r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
+        quota[b] = visible < max ? (int)visible : max;
+        max -= quota[b];
+    }
+    rc = 0;
+out:
+    pipe_release(&p);
+    return rc;
 }
 
+/* The messages of one claim.lua reply of bucket b into out; how many,
+ * or -1 with err when an entry cannot be read (that stops the outbox
+ * loudly rather than leasing the entry again forever). */
+static int claim_reply(const redisReply *r, int b, struct outbox_msg *out,
+                       struct fu_err *err) {
+    int n = 0;
+    if (r->type == REDIS_REPLY_ERROR)
+        return fu_err_set(err, FU_EFATAL, "redis: outbox claim: %s", r->str);
+    for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i + 1 < r->elements;
+         i += 2) {
+        const redisReply *id = r->element[i], *m = r->element[i + 1];
+        if (outbox_decode(m->str, m->len, &out[n].msg) < 0) {
+            while (n > 0) outbox_msg_release(&out[--n]);
+            return fu_err_set(err, FU_EFATAL, "redis: outbox entry %s of "
+                                              "bucket %d cannot be read",
+                              id->str, b);
+        }
+        snprintf(out[n].id, sizeof(out[n].id), "%02d/%s", b, id->str);
+        n++;
+    }
+    return n;
+}
+
+/* Two round trips whatever the number of buckets: count what each
+ * bucket has visible, then lease the quotas with one claim.lua call per
+ * bucket that has any, pipelined. */
 static int rs_outbox_claim(void *ctx, int64_t now, int lease,
                            struct outbox_msg *out, int max,
                            struct fu_err *err) {
     struct rstore *rs = ctx;
-    int n = 0;
-    if (ensure_conn(rs, err) < 0) return -1;
-    for (int k = 0; k < REDIS_BUCKETS && n < max; k++) {
-        int b = (rs->claim_cursor + k) % REDIS_BUCKETS;
-        int got = claim_bucket(rs, b, now, lease, out + n, max - n, err);
-        if (got < 0) {
-            while (n > 0) outbox_msg_release(&out[--n]);
-            return -1;
+    int quota[REDIS_BUCKETS], bucket[REDIS_BUCKETS], nb = 0, n = 0;
+    struct pipe p = {0};
+    char order[KEY_MAX], msgs[KEY_MAX];
+    if (ensure_conn(rs, err) < 0 || claim_quotas(rs, now, max, quota, err) < 0)
+        return -1;
+    rs->claim_cursor = (rs->claim_cursor + 1) % REDIS_BUCKETS;
+    for (int b = 0; b < REDIS_BUCKETS; b++)
+        if (quota[b] > 0) bucket[nb++] = b;
+    if (nb == 0) return 0;
+    if (pipe_init(&p, nb, err) < 0) goto fail;
+    for (int i = 0; i < nb; i++) {
+        struct cmd *c = &p.cmds[i];
+        make_key(rs, KEY_OB_ORDER, bucket[i], NULL, order);
+        make_key(rs, KEY_OB_MSGS, bucket[i], NULL, msgs);
+        if (cmd_str(c, "EVALSHA") | cmd_str(c, rs->sha[SCRIPT_CLAIM]) |
+            cmd_str(c, "2") | cmd_fmt(c, "%s", order) | cmd_fmt(c, "%s", msgs) |
+            cmd_fmt(c, "%lld", (long long)now) |
+            cmd_fmt(c, "%lld", (long long)(now + lease)) |
+            cmd_fmt(c, "%d", quota[bucket[i]])) {
+            oom(err);
+            goto fail;
         }
+    }
+    if (run_saves(rs, p.cmds, nb, p.replies, err) < 0) goto fail;
+    for (int i = 0; i < nb; i++) {
+        int got = claim_reply(p.replies[i], bucket[i], out + n, err);
+        if (got < 0) goto fail;
         n += got;
     }
-    rs->claim_cursor = (rs->claim_cursor + 1) % REDIS_BUCKETS;
+    pipe_release(&p);
     return n;
+fail:
+    while (n > 0) outbox_msg_release(&out[--n]);
+    pipe_release(&p);
+    return -1;
 }
 
-/* EVALSHA confirm.lua for one message ("<bucket>/<id>"). */
-static int build_confirm(struct rstore *rs, const struct outbox_msg *m,
-                         struct cmd *c) {
-    char order[KEY_MAX], msgs[KEY_MAX];
-    int b = atoi(m->id);
-    const char *id = strchr(m->id, '/');
+/* The bucket of an outbox id ("<bucket>/<id>"), or -1. */
+static int id_bucket(const char *id) {
+    int b = atoi(id);
+    return strchr(id, '/') && b >= 0 && b < REDIS_BUCKETS ? b : -1;
+}
+
+/* EVALSHA confirm.lua for every message of bucket b among msgs. */
+static int build_confirm(struct rstore *rs, int b, const struct outbox_msg *msgs,
+                         int n, struct cmd *c) {
+    char order[KEY_MAX], keys[KEY_MAX];
     make_key(rs, KEY_OB_ORDER, b, NULL, order);
-    make_key(rs, KEY_OB_MSGS, b, NULL, msgs);
-    return cmd_str(c, "EVALSHA") | cmd_str(c, rs->sha[SCRIPT_CONFIRM]) |
-           cmd_str(c, "2") | cmd_fmt(c, "%s", order) | cmd_fmt(c, "%s", msgs) |
-           cmd_str(c, id ? id + 1 : "");
+    make_key(rs, KEY_OB_MSGS, b, NULL, keys);
+    int rc = cmd_str(c, "EVALSHA") | cmd_str(c, rs->sha[SCRIPT_CONFIRM]) |
+             cmd_str(c, "2") | cmd_fmt(c, "%s", order) | cmd_fmt(c, "%s", keys);
+    for (int i = 0; i < n; i++)
+        if (id_bucket(msgs[i].id) == b)
+            rc |= cmd_str(c, strchr(msgs[i].id, '/') + 1);
+    return rc;
 }
 
+/* One confirm.lua call per bucket that has messages, pipelined. */
 static int rs_outbox_confirm(void *ctx, const struct outbox_msg *msgs, int n,
                              struct fu_err *err) {
     struct rstore *rs = ctx;
-    struct pipe p;
-    int rc = -1;
-    if (pipe_init(&p, n, err) < 0 || ensure_conn(rs, err) < 0) goto out;
-    for (int i = 0; i < n; i++)
-        if (build_confirm(rs, &msgs[i], &p.cmds[i]) != 0) {
+    int has[REDIS_BUCKETS] = {0}, bucket[REDIS_BUCKETS], nb = 0, rc = -1;
+    struct pipe p = {0};
+    for (int i = 0; i < n; i++) {
+        int b = id_bucket(msgs[i].id);
+        if (b < 0) return fu_err_set(err, FU_EFATAL, "outbox id '%s' is not ours",
+                                     msgs[i].id);
+        if (!has[b]++) bucket[nb++] = b;
+    }
+    if (nb == 0) return 0;
+    if (pipe_init(&p, nb, err) < 0 || ensure_conn(rs, err) < 0) goto out;
+    for (int i = 0; i < nb; i++)
+        if (build_confirm(rs, bucket[i], msgs, n, &p.cmds[i]) != 0) {
             oom(err);
             goto out;
         }
-    if (run_saves(rs, p.cmds, n, p.replies, err) < 0) goto out;
+    if (run_saves(rs, p.cmds, nb, p.replies, err) < 0) goto out;
     rc = 0;
-    for (int i = 0; i < n && rc == 0; i++)
+    for (int i = 0; i < nb && rc == 0; i++)
         if (!p.replies[i] || p.replies[i]->type == REDIS_REPLY_ERROR)
             rc = fu_err_set(err, FU_EFATAL, "redis: outbox confirm failed");
 out:
