@@ -125,9 +125,11 @@ valgrind: deps
 	@$(MAKE) --no-print-directory all
 	@BUILD=$(BUILD) VALGRIND=1 sh tests/run.sh
 
-# Figures, never assertions: throughput, round trips and bytes per user.
+# Figures, never assertions: the daemon end to end against its limits
+# (bench/bench_e2e.sh, minutes), then the store path alone.
 bench: deps
 	@$(MAKE) --no-print-directory all
+	@BUILD=$(BUILD) sh bench/bench_e2e.sh
 	@BUILD=$(BUILD) sh bench/bench_redis.sh
 
 demo: deps

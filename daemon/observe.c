@@ -43,6 +43,7 @@ static const struct family_def families[] = {
     {"followupd_dependency_up", "1 when the dependency is reachable.", METRIC_GAUGE, NULL, 0},
     {"followupd_events_consumed_total", "Valid input events, by type.", METRIC_COUNTER, NULL, 0},
     {"followupd_events_untouched_total", "Events no rule could act on: no state work.", METRIC_COUNTER, NULL, 0},
+    {"followupd_state_writes_total", "Users' states written (one save.lua call each).", METRIC_COUNTER, NULL, 0},
     {"followupd_dead_letters_total", "Input records sent to the dead-letter topic, by reason.", METRIC_COUNTER, NULL, 0},
     {"followupd_decisions_total", "Decision records produced, by decision and reason.", METRIC_COUNTER, NULL, 0},
     {"followupd_tasks_produced_total", "Task messages produced, by action.", METRIC_COUNTER, NULL, 0},
@@ -192,6 +193,8 @@ void observe_batch(struct daemon *d, const struct event *evs, int n,
                     decide_seconds);
     metrics_put(d->metrics, "followupd_events_untouched_total", NULL,
                 (double)d->bstats.untouched);
+    metrics_put(d->metrics, "followupd_state_writes_total", NULL,
+                (double)(d->bstats.users + d->bstats.conflicts));
 }
 
 const char *observe_reason_class(const char *reason) {
@@ -264,6 +267,8 @@ void observe_store(struct daemon *d, int64_t now_ms) {
         oldest = st.oldest_due;
     metrics_put(d->metrics, "followupd_outbox_depth", NULL,
                 (double)st.outbox_depth);
+    metrics_put(d->metrics, "followupd_state_writes_total", NULL,
+                (double)(d->bstats.users + d->bstats.conflicts));
     metrics_put(d->metrics, "followupd_oldest_due_age_seconds", NULL,
                 oldest == TIME_NONE || oldest > now ? 0 : (double)(now - oldest));
 }
@@ -345,6 +350,7 @@ int observe_start(struct daemon *d, struct fu_err *err) {
      * increase() see their first change */
     static const char *const zero[][2] = {
         {"followupd_events_untouched_total", ""},
+        {"followupd_state_writes_total", ""},
         {"followupd_policy_reloads_total", "result=\"ok\""},
         {"followupd_policy_reloads_total", "result=\"failed\""},
         {"followupd_tasks_produced_total", "action=\"call\""},

@@ -201,6 +201,9 @@ static int cmd_take(struct cmd *c, char *s) {
     return cmd_str(c, s);
 }
 
+/* Add a copy of s as an argument (keys built in a stack buffer). */
+static int cmd_copy(struct cmd *c, const char *s) { return cmd_take(c, strdup(s)); }
+
 static int cmd_fmt(struct cmd *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 static int cmd_fmt(struct cmd *c, const char *fmt, ...) {
@@ -282,7 +285,7 @@ static int oom(struct fu_err *err) {
 static int build_load(struct rstore *rs, const char *user, struct cmd *c) {
     char key[KEY_MAX];
     make_key(rs, KEY_USER, bucket_of(user), user, key);
-    return cmd_str(c, "HMGET") | cmd_fmt(c, "%s", key) | cmd_str(c, "v") |
+    return cmd_str(c, "HMGET") | cmd_copy(c, key) | cmd_str(c, "v") |
            cmd_str(c, "s");
 }
 
@@ -344,7 +347,7 @@ static int build_save(struct rstore *rs, const struct store_write *w,
           cmd_str(c, "5");
     for (int k = KEY_USER; k <= KEY_OB_ID; k++) {
         make_key(rs, (enum key_kind)k, b, st->user_id, key);
-        rc |= cmd_fmt(c, "%s", key);
+        rc |= cmd_copy(c, key);
     }
     rc |= cmd_fmt(c, "%" PRIu64, st->version);
     rc |= user_state_empty(st) ? cmd_str(c, "") : cmd_take(c, state_encode(st));
@@ -430,7 +433,7 @@ static int refresh_heads(struct rstore *rs, struct fu_err *err) {
     for (int b = 0; b < REDIS_BUCKETS; b++) {
         if (rs->head_valid[b]) continue;
         make_key(rs, KEY_DUE, b, NULL, key);
-        if (cmd_str(&cmds[n], "ZRANGE") | cmd_fmt(&cmds[n], "%s", key) |
+        if (cmd_str(&cmds[n], "ZRANGE") | cmd_copy(&cmds[n], key) |
             cmd_str(&cmds[n], "0") | cmd_str(&cmds[n], "0") |
             cmd_str(&cmds[n], "WITHSCORES"))
             rc = oom(err);
@@ -519,7 +522,7 @@ static int rs_due_users(void *ctx, int64_t now, char **users, int max,
     memset(cmds, 0, sizeof(cmds));
     for (int b = 0; b < REDIS_BUCKETS; b++) {
         make_key(rs, KEY_DUE, b, NULL, key);
-        if (cmd_str(&cmds[b], "ZRANGEBYSCORE") | cmd_fmt(&cmds[b], "%s", key) |
+        if (cmd_str(&cmds[b], "ZRANGEBYSCORE") | cmd_copy(&cmds[b], key) |
             cmd_str(&cmds[b], "-inf") | cmd_fmt(&cmds[b], "%lld", (long long)now) |
             cmd_str(&cmds[b], "LIMIT") | cmd_str(&cmds[b], "0") |
             cmd_fmt(&cmds[b], "%d", max))
@@ -549,7 +552,7 @@ static int claim_quotas(struct rstore *rs, int64_t now, int max,
     if (pipe_init(&p, REDIS_BUCKETS, err) < 0) goto out;
     for (int b = 0; b < REDIS_BUCKETS; b++) {
         make_key(rs, KEY_OB_ORDER, b, NULL, key);
-        if (cmd_str(&p.cmds[b], "ZCOUNT") | cmd_fmt(&p.cmds[b], "%s", key) |
+        if (cmd_str(&p.cmds[b], "ZCOUNT") | cmd_copy(&p.cmds[b], key) |
             cmd_str(&p.cmds[b], "-inf") |
             cmd_fmt(&p.cmds[b], "%lld", (long long)now)) {
             oom(err);
@@ -615,7 +618,7 @@ static int rs_outbox_claim(void *ctx, int64_t now, int lease,
         make_key(rs, KEY_OB_ORDER, bucket[i], NULL, order);
         make_key(rs, KEY_OB_MSGS, bucket[i], NULL, msgs);
         if (cmd_str(c, "EVALSHA") | cmd_str(c, rs->sha[SCRIPT_CLAIM]) |
-            cmd_str(c, "2") | cmd_fmt(c, "%s", order) | cmd_fmt(c, "%s", msgs) |
+            cmd_str(c, "2") | cmd_copy(c, order) | cmd_copy(c, msgs) |
             cmd_fmt(c, "%lld", (long long)now) |
             cmd_fmt(c, "%lld", (long long)(now + lease)) |
             cmd_fmt(c, "%d", quota[bucket[i]])) {
@@ -650,7 +653,7 @@ static int build_confirm(struct rstore *rs, int b, const struct outbox_msg *msgs
     make_key(rs, KEY_OB_ORDER, b, NULL, order);
     make_key(rs, KEY_OB_MSGS, b, NULL, keys);
     int rc = cmd_str(c, "EVALSHA") | cmd_str(c, rs->sha[SCRIPT_CONFIRM]) |
-             cmd_str(c, "2") | cmd_fmt(c, "%s", order) | cmd_fmt(c, "%s", keys);
+             cmd_str(c, "2") | cmd_copy(c, order) | cmd_copy(c, keys);
     for (int i = 0; i < n; i++)
         if (id_bucket(msgs[i].id) == b)
             rc |= cmd_str(c, strchr(msgs[i].id, '/') + 1);
@@ -694,13 +697,13 @@ static int stats_scan(struct rstore *rs, struct pipe *p, struct fu_err *err) {
     for (int b = 0; b < REDIS_BUCKETS; b++) {
         struct cmd *c = &p->cmds[3 * b];
         make_key(rs, KEY_DUE, b, NULL, key);
-        if (cmd_str(&c[0], "ZRANGE") | cmd_fmt(&c[0], "%s", key) |
+        if (cmd_str(&c[0], "ZRANGE") | cmd_copy(&c[0], key) |
             cmd_str(&c[0], "0") | cmd_str(&c[0], "0") |
             cmd_str(&c[0], "WITHSCORES"))
             return oom(err);
         make_key(rs, KEY_OB_ORDER, b, NULL, key);
-        if (cmd_str(&c[1], "ZCARD") | cmd_fmt(&c[1], "%s", key) |
-            cmd_str(&c[2], "ZRANGE") | cmd_fmt(&c[2], "%s", key) |
+        if (cmd_str(&c[1], "ZCARD") | cmd_copy(&c[1], key) |
+            cmd_str(&c[2], "ZRANGE") | cmd_copy(&c[2], key) |
             cmd_str(&c[2], "0") | cmd_str(&c[2], "0"))
             return oom(err);
     }
