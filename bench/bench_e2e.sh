@@ -103,7 +103,10 @@ kmock topic "$INPUT_TOPIC" 4
 LAT_N=$((10000 * 30))
 sed "s/delay: 1h/delay: 20s/; s/lead: 30m/lead: 10s/" "$PWD/bench/policy-e2e.yaml" >"$T/policy-lat.yaml"
 POLICY=$T/policy-lat.yaml
-write_config d2 "$FAST"
+# the mock broker answers a fetch only when fetch.wait.max.ms runs out,
+# even when data arrives meanwhile (a real broker answers at once with
+# fetch.min.bytes=1), so a short wait stands in for a real broker here
+write_config d2 "$FAST" consumer.fetch.wait.max.ms=5
 start_daemon d2 >/dev/null 2>&1 || exit 1
 wait_log d2 '"msg":"partition assigned"' 20 >/dev/null
 lat0=$(now_ms)

@@ -88,12 +88,12 @@ write_config() {
         echo "  topics: {tasks: followup.tasks, reminders: followup.reminders,"
         echo "           dead_letter: followup.dead_letter, decisions: followup.decisions}"
         echo "  properties:"
-        echo "    consumer.fetch.wait.max.ms: \"50\""
-        echo "    consumer.session.timeout.ms: \"6000\""
-        echo "    consumer.heartbeat.interval.ms: \"500\""
-        for p in "$@"; do
-            echo "    ${p%%=*}: \"${p#*=}\""
-        done
+        for p in consumer.fetch.wait.max.ms=50 consumer.session.timeout.ms=6000 \
+                 consumer.heartbeat.interval.ms=500 "$@"; do
+            echo "$p"
+        done | # a later PROPERTY=VALUE replaces an earlier one of that name
+        awk -F= '{ v[$1] = substr($0, length($1) + 2); if (!($1 in seen)) { seen[$1] = 1; k[n++] = $1 } }
+                       END { for (i = 0; i < n; i++) printf "    %s: \"%s\"\n", k[i], v[k[i]] }'
         echo "state: {backend: redis, redis_url: \"${CFG_REDIS_URL:-$REDIS_URL}\", key_prefix: \"e2e:\"}"
         echo "http: {listen: \"127.0.0.1:0\"}"
         echo "policy: $POLICY"
