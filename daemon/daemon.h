@@ -30,7 +30,7 @@ struct emitter {
     struct outbox_msg *msgs;
     int *status; /* enum sent_status, one per message */
     int n, cap;
-    int full;    /* the last claim was full: claim again at once */
+    int full;    /* more is due or the last claim was full: turn again at once */
     int64_t next_ms;
 };
 
@@ -158,6 +158,9 @@ void daemon_delivered(void *ctx, void *msg_opaque, int ok);
  * nothing is in flight, decide what fell due and send the outbox. Cheap
  * when there is nothing to do. */
 void emit_turn(struct daemon *d, int64_t now_ms);
+
+/* 1 when more due work is waiting: the loop should not sleep. */
+int emit_wants_turn(const struct daemon *d);
 
 /* Messages claimed and not yet confirmed. */
 int emit_in_flight(const struct daemon *d);

@@ -15,8 +15,10 @@
 #include "daemon.h"
 
 #define TURN_MS 100       /* due items leave well within 1 s */
-#define DUE_USERS_MAX 500 /* users whose due items one store call handles */
-#define DUE_CALLS_MAX 20  /* per turn, so intake is not starved */
+/* Users whose due items one turn decides: a turn stays a few ms, so the
+ * events waiting behind it do not wait long; with more due, the next
+ * turn comes at once (emit_wants_turn) instead of after TURN_MS. */
+#define DUE_USERS_MAX 200
 #define CLAIM_MAX 1000
 #define LEASE_S 15        /* above the producer's message.timeout.ms */
 
@@ -71,18 +73,17 @@ static int round_confirm(struct daemon *d) {
     return 0;
 }
 
-static void decide_due(struct daemon *d, int64_t now) {
-    for (int calls = 0; calls < DUE_CALLS_MAX; calls++) {
-        struct fu_err err;
-        int n = batch_due(d->pol, &d->store, d->tzdb, now, DUE_USERS_MAX,
-                          &d->seq, &d->bstats, &err);
-        if (n < 0) {
-            daemon_store_failed(d, "due items", &err);
-            return;
-        }
-        daemon_store_ok(d);
-        if (n < DUE_USERS_MAX) return;
+/* Decide one slice of what fell due; 1 when there may be more. */
+static int decide_due(struct daemon *d, int64_t now) {
+    struct fu_err err;
+    int n = batch_due(d->pol, &d->store, d->tzdb, now, DUE_USERS_MAX, &d->seq,
+                      &d->bstats, &err);
+    if (n < 0) {
+        daemon_store_failed(d, "due items", &err);
+        return 0;
     }
+    daemon_store_ok(d);
+    return n == DUE_USERS_MAX;
 }
 
 static int emitter_reserve(struct emitter *em) {
@@ -109,7 +110,7 @@ static void claim_and_send(struct daemon *d, int64_t now) {
         return;
     }
     em->n = n;
-    em->full = n == em->cap;
+    em->full |= n == em->cap;
     for (int i = 0; i < n; i++) {
         const struct out_msg *m = &em->msgs[i].msg;
         const char *topic = topic_for(d->cfg, m->topic);
@@ -137,12 +138,13 @@ void emit_turn(struct daemon *d, int64_t now_ms) {
     if (em->n > 0 && round_settled(em)) round_confirm(d);
     if (!em->full && now_ms < em->next_ms) return;
     em->next_ms = now_ms + TURN_MS;
-    em->full = 0;
-    decide_due(d, now_ms / 1000);
+    em->full = decide_due(d, now_ms / 1000);
     if (em->n == 0) claim_and_send(d, now_ms / 1000);
 }
 
 int emit_in_flight(const struct daemon *d) { return d->em.n; }
+
+int emit_wants_turn(const struct daemon *d) { return d->em.full; }
 
 void emit_release(struct daemon *d) {
     struct emitter *em = &d->em;

@@ -228,6 +228,18 @@ static void log_stats(struct daemon *d) {
         LOG_I("store_conflicts", d->bstats.conflicts));
 }
 
+/* A turn that holds events back this long is worth a line: it shows
+ * whether intake or the emitter took the time. */
+#define SLOW_TURN_MS 250
+
+static void log_slow_turn(struct daemon *d, int64_t t_in, int64_t t_emit,
+                          long records) {
+    int64_t end = daemon_now_ms();
+    if (end - t_in < SLOW_TURN_MS) return;
+    LOG(d->lg, LOG_WARN, "slow loop turn", LOG_I("intake_ms", t_emit - t_in)
+        LOG_I("emit_ms", end - t_emit) LOG_I("records", records));
+}
+
 static void replace_producer(struct daemon *d) {
     struct fu_err err;
     LOG(d->lg, LOG_ERROR, "producer failed fatally, replacing it", );
@@ -250,10 +262,11 @@ static void loop(struct daemon *d) {
         if (signals_take_reload()) reload_policy(d);
         if (kafka_out_broken(d->out)) replace_producer(d);
         if (b->n == 0)
-            kafka_in_poll(d->in, BATCH_MAX, POLL_MS);
+            kafka_in_poll(d->in, BATCH_MAX, emit_wants_turn(d) ? 0 : POLL_MS);
         else if (now < retry_at)
             nap(retry_at - now < POLL_MS ? retry_at - now : POLL_MS);
-        if (b->n > 0 && daemon_now_ms() >= retry_at) {
+        int64_t t_in = daemon_now_ms(), records = b->n;
+        if (b->n > 0 && t_in >= retry_at) {
             if (intake_batch(d, b) == 0) {
                 kafka_in_done(d->in);
                 backoff = 0;
@@ -262,7 +275,9 @@ static void loop(struct daemon *d) {
                 retry_at = daemon_now_ms() + backoff;
             }
         }
-        emit_turn(d, daemon_now_ms());
+        int64_t t_emit = daemon_now_ms();
+        emit_turn(d, t_emit);
+        log_slow_turn(d, t_in, t_emit, records);
         observe_store(d, daemon_now_ms());
         if ((now = daemon_now_ms()) >= stats_at) {
             log_stats(d);
