@@ -562,20 +562,22 @@ static void open_container(struct dec *d) {
     d->depth++;
 }
 
-/* Before each element of an array opened by open_container: 1 when one
- * follows (the cursor is at it), 0 after consuming the ']', and 0 after a
- * syntax error, so that every loop ends. *n counts the elements. */
-static int arr_next(struct dec *d, int *n) {
+/* Before each element of a container opened by open_container (close is
+ * ']' or '}'): 1 when one follows (the cursor is at it), 0 after
+ * consuming the closer, and 0 after a syntax error, so that every loop
+ * ends. *n counts the elements. */
+static int container_next(struct dec *d, int *n, char close) {
     int ch = peek(d);
     if (d->fail) return 0;
-    if (ch == ']') {
+    if (ch == close) {
         d->p++;
         d->depth--;
         return 0;
     }
     if (*n > 0) {
         if (ch != ',') {
-            fail(d, d->p, "expected ',' or ']'");
+            fail(d, d->p, close == ']' ? "expected ',' or ']'"
+                                       : "expected ',' or '}'");
             return 0;
         }
         d->p++; /* a value must follow: "[1,]" fails in the reader */
@@ -583,6 +585,8 @@ static int arr_next(struct dec *d, int *n) {
     (*n)++;
     return 1;
 }
+
+static int arr_next(struct dec *d, int *n) { return container_next(d, n, ']'); }
 
 /* The key of an object member and its ':', the cursor at the key's quote
  * (after whitespace). 0, or -1 after a syntax error. */
@@ -603,21 +607,7 @@ static int member_key(struct dec *d, struct str *key) {
 /* Like arr_next, for the members of an object: 1 with the member's key in
  * *key and the cursor at its value. */
 static int obj_next(struct dec *d, int *n, struct str *key) {
-    int ch = peek(d);
-    if (d->fail) return 0;
-    if (ch == '}') {
-        d->p++;
-        d->depth--;
-        return 0;
-    }
-    if (*n > 0) {
-        if (ch != ',') {
-            fail(d, d->p, "expected ',' or '}'");
-            return 0;
-        }
-        d->p++;
-    }
-    (*n)++;
+    if (!container_next(d, n, '}')) return 0;
     return member_key(d, key) < 0 ? 0 : 1;
 }
 
