@@ -30,7 +30,8 @@ struct emitter {
     struct outbox_msg *msgs;
     int *status; /* enum sent_status, one per message */
     int n, cap;
-    int full;    /* more is due or the last claim was full: turn again at once */
+    int due_more;   /* the last slice of due users was full */
+    int claim_more; /* the last claim was full */
     int64_t next_ms;
 };
 

@@ -110,7 +110,7 @@ static void claim_and_send(struct daemon *d, int64_t now) {
         return;
     }
     em->n = n;
-    em->full |= n == em->cap;
+    em->claim_more = n == em->cap;
     for (int i = 0; i < n; i++) {
         const struct out_msg *m = &em->msgs[i].msg;
         const char *topic = topic_for(d->cfg, m->topic);
@@ -136,15 +136,20 @@ void emit_turn(struct daemon *d, int64_t now_ms) {
     struct emitter *em = &d->em;
     kafka_out_poll(d->out, 0);
     if (em->n > 0 && round_settled(em)) round_confirm(d);
-    if (!em->full && now_ms < em->next_ms) return;
+    if (!emit_wants_turn(d) && now_ms < em->next_ms) return;
     em->next_ms = now_ms + TURN_MS;
-    em->full = decide_due(d, now_ms / 1000);
+    em->due_more = decide_due(d, now_ms / 1000);
     if (em->n == 0) claim_and_send(d, now_ms / 1000);
 }
 
 int emit_in_flight(const struct daemon *d) { return d->em.n; }
 
-int emit_wants_turn(const struct daemon *d) { return d->em.full; }
+/* More due users, or a full claim whose round is settled: not a full
+ * claim still waiting for its delivery reports (that would spin). */
+int emit_wants_turn(const struct daemon *d) {
+    const struct emitter *em = &d->em;
+    return em->due_more || (em->claim_more && round_settled(em));
+}
 
 void emit_release(struct daemon *d) {
     struct emitter *em = &d->em;
