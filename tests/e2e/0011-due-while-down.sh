@@ -3,7 +3,7 @@
 # back (spec 4, Delivery): the daemon is stopped cleanly after deciding a
 # stream and started again 6 s after the first calls fell due; every
 # task and reminder simulate decides comes out, none early, and the
-# overdue ones within 3 s of the restart.
+# overdue ones within 3 s of the restart (10 s under valgrind).
 . tests/cli/lib.sh
 . tests/integration/lib.sh
 . tests/e2e/lib.sh
@@ -21,8 +21,11 @@ check "daemon restarts" start_daemon d1
 oracle "$T/events.jsonl" "$T/expected.jsonl"
 sleep_until $((start + 3 + 13 + 6))
 consume_outputs "$T/out.jsonl"
-# the first reminders fell due at start + 10 - 4 (lead 4 s)
-late=$(( (restart - start - 6 + 3) * 1000 ))
+# the first reminders fell due at start + 10 - 4 (lead 4 s); a daemon
+# under valgrind takes seconds longer to start
+slack=3
+[ -n "${VG:-}" ] && slack=10
+late=$(( (restart - start - 6 + slack) * 1000 ))
 check "outputs are simulate's; the overdue ones left at start" \
     e2e_check "$T/expected.jsonl" "$T/out.jsonl" --allow-redelivery \
     --late-max-ms "$late"
