@@ -662,6 +662,17 @@ static void skip_value(struct dec *d) {
     }
 }
 
+/* Open the array at the cursor; a value that is not an array is skipped
+ * (the old decoder ignored it) and 0 returned. */
+static int open_array(struct dec *d) {
+    if (value_start(d) != '[') {
+        skip_value(d);
+        return 0;
+    }
+    open_container(d);
+    return 1;
+}
+
 /* Reads any value: an enum atom, with *v the integer for ATOM_INT and 0
  * otherwise; strings, reals, arrays and objects are checked, skipped and
  * are ATOM_OTHER. -1 after a syntax error. */
@@ -868,11 +879,7 @@ static void get_repeat(struct dec *d) {
 /* "f", "r": a value that is not an array was ignored, as an empty list. */
 static void get_list(struct dec *d, void (*get_item)(struct dec *)) {
     int n = 0;
-    if (value_start(d) != '[') {
-        skip_value(d);
-        return;
-    }
-    open_container(d);
+    if (!open_array(d)) return;
     while (arr_next(d, &n)) get_item(d);
 }
 
@@ -881,11 +888,7 @@ static void get_list(struct dec *d, void (*get_item)(struct dec *)) {
 static void get_seen(struct dec *d) {
     struct user_state *st = d->st;
     int n = 0;
-    if (value_start(d) != '[') {
-        skip_value(d);
-        return;
-    }
-    open_container(d);
+    if (!open_array(d)) return;
     while (arr_next(d, &n)) {
         const char *at = here(d);
         char *id = NULL;
@@ -916,11 +919,7 @@ static void get_seen(struct dec *d) {
 static void get_channels_off(struct dec *d) {
     struct user_state *st = d->st;
     int n = 0;
-    if (value_start(d) != '[') {
-        skip_value(d);
-        return;
-    }
-    open_container(d);
+    if (!open_array(d)) return;
     while (arr_next(d, &n)) {
         const char *at = here(d);
         char *ch, **nl;
