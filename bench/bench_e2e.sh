@@ -25,6 +25,10 @@ AHEAD=60000
 FAST="consumer.auto.commit.interval.ms=100"
 
 say() { printf '%s\n' "$*"; }
+# utime + stime of a process, or of one of its threads, in clock ticks
+cpu_ticks() {
+    awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1${2:+/task/$2}/stat"
+}
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 
 start_redis --appendonly no >/dev/null || exit 1
@@ -51,32 +55,46 @@ say "1. $(cat "$T/bare")"
 INPUT_TOPIC=bench.in
 kmock topic "$INPUT_TOPIC" 4
 POLICY=$PWD/bench/policy-e2e.yaml
-write_config d1 "$FAST"
+write_config d1 $FAST
 start_daemon d1 >/dev/null 2>&1 || { say "daemon did not start"; cat "$T/d1.log"; exit 1; }
 pid=$(cat "$T/d1.pid")
+# PERF=FILE records the daemon's profile during this phase (perf report -i FILE)
+[ -n "${PERF:-}" ] && { perf record -q ${PERF_ARGS:---call-graph dwarf} -p "$pid" -o "$PERF" 2>/dev/null & perfpid=$!; }
 base=$($R info memory | awk -F: '/^used_memory:/ {print $2+0}')
 wait_log d1 '"msg":"partition assigned"' 20 >/dev/null
 t0=$(now_ms)
+cpu0=$(cpu_ticks "$pid") main0=$(cpu_ticks "$pid" "$pid")
 "$KT" produce "$KBS" "$INPUT_TOPIC" "$T/events.jsonl" --max-ahead $AHEAD \
     --group e2e --stats 2>"$T/d1.produce"
 while [ "$(committed_offsets)" -lt "$N" ]; do sleep 0.1; done
 t1=$(now_ms)
 rss=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
+cpu1=$(cpu_ticks "$pid") main1=$(cpu_ticks "$pid" "$pid")
+[ -n "${PERF:-}" ] && { kill -INT "$perfpid"; wait "$perfpid"; }
 curl -s "$(http_url d1 /metrics)" >"$T/m1"
 used=$($R info memory | awk -F: '/^used_memory:/ {print $2+0}')
 states=$($R --scan --pattern 'e2e:*:u:*' | wc -l)
 stop_daemon d1
 awk -v n="$N" -v ms=$((t1 - t0)) -v bare="${bare:-0}" -v rss="$rss" \
-    -v used="$used" -v base="$base" -v states="$states" '
+    -v used="$used" -v base="$base" -v states="$states" \
+    -v cpu=$((cpu1 - cpu0)) -v main=$((main1 - main0)) -v hz="$(getconf CLK_TCK)" '
 /^followupd_decisions_total/ { dec += $NF }
 /^followupd_events_untouched_total/ { untouched = $NF }
 /^followupd_store_call_duration_seconds_count/ { calls += $NF }
 /^followupd_batch_decide_duration_seconds_count/ { batches = $NF }
+/^followupd_batch_decide_duration_seconds_sum/ { decide_s = $NF }
+/^followupd_store_call_duration_seconds_sum/ {
+    op = $1; sub(/.*op="/, "", op); sub(/".*/, "", op); store[op] = $NF
+}
 END {
     s = ms / 1000; eps = n / s
     printf "2. daemon: %d events in %.2f s = %.0f events/s end to end (%.2f of the bare consumer)\n", n, s, eps, bare ? eps / bare : 0
     printf "   decisions: %d = %.0f /s; untouched events (no Redis work): %d (%.1f %%)\n", dec, dec / s, untouched, 100 * untouched / n
     printf "   store round trips per event: %.4f (%d calls, %d batches)\n", calls / n, calls, batches
+    split("", parts); line = ""
+    for (op in store) if (store[op] >= 0.005) line = line sprintf(" %s %.2f", op, store[op])
+    printf "   main thread waits on: batch decide %.2f s (of which store calls:%s s)\n", decide_s, line
+    printf "   daemon CPU: %.2f s (main thread %.2f s = %.0f %% of the run; librdkafka threads the rest)\n", cpu / hz, main / hz, 100 * main / hz / s
     printf "   daemon peak RSS: %.1f MiB; Redis bytes per user with state: %.0f (%d users)\n", rss / 1024, (used - base) / (states ? states : 1), states
 }' "$T/m1" | tee "$T/r2"
 eps=$(sed -n 's/.* = \([0-9]*\) events\/s end to end.*/\1/p' "$T/r2")
@@ -107,7 +125,7 @@ POLICY=$T/policy-lat.yaml
 # the mock broker answers a fetch only when fetch.wait.max.ms runs out,
 # even when data arrives meanwhile (a real broker answers at once with
 # fetch.min.bytes=1), so a short wait stands in for a real broker here
-write_config d2 "$FAST" consumer.fetch.wait.max.ms=5
+write_config d2 $FAST consumer.fetch.wait.max.ms=5
 start_daemon d2 >/dev/null 2>&1 || exit 1
 wait_log d2 '"msg":"partition assigned"' 20 >/dev/null
 # read the calls while they come: the mock trims its log (5 MiB a partition)

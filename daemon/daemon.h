@@ -42,6 +42,24 @@ struct dead_letter {
     int status;        /* enum sent_status */
 };
 
+/* A batch whose decisions are saved, its offsets held back until its
+ * dead letters (and those of every batch before it) are acknowledged,
+ * so the next batch is read and decided meanwhile. */
+struct held_batch {
+    uint32_t id; /* tags its dead letters' delivery reports */
+    struct kafka_marks *marks;
+    struct dead_letter *dls; /* owned */
+    int ndl;
+};
+
+#define HELD_MAX 8 /* batches held at most; then intake waits */
+
+struct held {
+    struct held_batch q[HELD_MAX]; /* a ring, oldest at head */
+    int head, n;
+    uint32_t next_id;
+};
+
 /* The opaque of a produced message: which list, which round, which
  * entry; reports of an earlier round find nothing to update. */
 enum sent_kind { SENT_OUTBOX = 1, SENT_DEAD_LETTER = 2 };
@@ -87,10 +105,10 @@ struct daemon {
     struct kafka_out *out;
     uint64_t seq; /* scheduling sequence, see engine.h */
     struct emitter em;
-    /* the dead letters of the batch in flight */
+    /* the dead letters of the batch being decided, then held */
     struct dead_letter *dls;
     int ndl, capdl;
-    uint32_t dl_round;
+    struct held held;
     struct batch_stats bstats;
     struct daemon_stats stats;
     struct outage store_outage;
@@ -143,13 +161,30 @@ void daemon_store_failed(struct daemon *d, const char *what,
 /* Report a store call that worked (logs the end of an outage). */
 void daemon_store_ok(struct daemon *d);
 
-/* Decide a batch of input records and make it durable: bad records go
- * to the dead-letter topic (acknowledged before this returns), good ones
- * through the engine into the store. 0 when durable (store the offsets),
+/* Decide the batch in flight (b, of d->in): good records through the
+ * engine into the store, bad ones to the dead-letter topic. 0 when its
+ * decisions are saved: the batch is then cleared, its offsets stored at
+ * once or held until its dead letters are acknowledged (intake_settle).
  * -1 when not (retry later; nothing is committed). */
 int intake_batch(struct daemon *d, struct kafka_batch *b);
 
-/* kafka_revoke_fn over intake_batch. */
+/* Send dead letters again that failed, and store the offsets of the held
+ * batches that are durable now, oldest first. Never waits. */
+void intake_settle(struct daemon *d);
+
+/* Wait until every held batch is durable and its offsets stored: 0, or
+ * -1 (the producer broke, or the daemon is stopping and they did not
+ * make it in time), when the held batches are dropped uncommitted. */
+int intake_drain(struct daemon *d);
+
+/* The dead letter of delivery tag (round, index) got its report. */
+void intake_delivered(struct daemon *d, uint32_t round, int index,
+                      int status);
+
+/* Free the held batches (at exit). */
+void intake_release(struct daemon *d);
+
+/* kafka_revoke_fn: intake_batch, then intake_drain. */
 int intake_on_revoke(void *ctx, struct kafka_batch *b);
 
 /* The delivery report handler for every message the daemon produces. */

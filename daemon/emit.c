@@ -181,8 +181,7 @@ void daemon_delivered(void *ctx, void *msg_opaque, int ok) {
             d->em.status[index] = status;
         break;
     case SENT_DEAD_LETTER:
-        if (round == (d->dl_round & 0x3FFFFFFF) && index < d->ndl)
-            d->dls[index].status = status;
+        intake_delivered(d, round, index, status);
         break;
     }
 }

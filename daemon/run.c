@@ -268,13 +268,13 @@ static void loop(struct daemon *d) {
         int64_t t_in = daemon_now_ms(), records = b->n;
         if (b->n > 0 && t_in >= retry_at) {
             if (intake_batch(d, b) == 0) {
-                kafka_in_done(d->in);
                 backoff = 0;
             } else {
                 backoff = next_backoff(backoff);
                 retry_at = daemon_now_ms() + backoff;
             }
         }
+        intake_settle(d);
         int64_t t_emit = daemon_now_ms();
         emit_turn(d, t_emit);
         log_slow_turn(d, t_in, t_emit, records);
@@ -293,7 +293,8 @@ static void stop(struct daemon *d) {
     struct fu_err err;
     signals_exit_deadline(STOP_DEADLINE_S);
     LOG(d->lg, LOG_INFO, "stopping", LOG_I("batch_in_flight", b->n));
-    if (b->n > 0 && intake_batch(d, b) == 0) kafka_in_done(d->in);
+    if (b->n > 0) intake_batch(d, b);
+    intake_drain(d);
     int left = kafka_out_flush(d->out, FLUSH_MS);
     if (left > 0)
         LOG(d->lg, LOG_WARN, "messages not acknowledged at stop; "
@@ -309,11 +310,7 @@ static void cleanup(struct daemon *d) {
     kafka_in_free(d->in);
     kafka_out_free(d->out); /* before the lists its reports point into */
     emit_release(d);
-    for (int i = 0; i < d->ndl; i++) {
-        free(d->dls[i].key);
-        free(d->dls[i].value);
-    }
-    free(d->dls);
+    intake_release(d);
     store_close(&d->store);
     kafka_mock_free(d->mock);
     free(d->bootstrap);

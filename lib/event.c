@@ -1,6 +1,6 @@
 /* event.c -- input events: JSON text -> validated struct event (spec 3.3).
  *
- * One jansson parse per message; every field the engine reads is checked
+ * One parse per message (jdoc: an arena tree); every field the engine reads is checked
  * here, so a failure carries the dead-letter reason. The reasons name the
  * field and what was expected and never quote the input: event payloads
  * carry personal data (phone numbers, names) and dead letters are read by
@@ -13,6 +13,7 @@
 
 #include <jansson.h>
 
+#include "jdoc.h"
 #include "jsonw.h"
 #include "timeutil.h"
 
@@ -38,30 +39,39 @@ static const char *const outcome_names[OUTCOME_COUNT] = {
 
 /* ---- Field helpers ---- */
 
+static int is_type(const struct jnode *v, int type) {
+    return v && v->type == type;
+}
+
+static int is_bool(const struct jnode *v) {
+    return is_type(v, JDOC_TRUE) || is_type(v, JDOC_FALSE);
+}
+
 /* obj[key], with JSON null taken as absent: producers often write
  * "timezone": null for "not known". NULL when absent. */
-static json_t *event_get(const json_t *obj, const char *key) {
-    json_t *v = json_object_get(obj, key);
+static const struct jnode *event_get(const struct jnode *obj,
+                                     const char *key) {
+    const struct jnode *v = jdoc_get(obj, key);
 
-    return json_is_null(v) ? NULL : v;
+    return v && v->type == JDOC_NULL ? NULL : v;
 }
 
 /* An id-like string (event_id, type, user_id, task_id): present,
  * non-empty, at most EVENT_MAX_ID bytes, no control characters. name is
  * the field's full path for the message. */
-static int event_get_id(const json_t *obj, const char *key, const char *name,
+static int event_get_id(const struct jnode *obj, const char *key, const char *name,
                         const char **out, struct fu_err *err) {
-    json_t *v = event_get(obj, key);
+    const struct jnode *v = event_get(obj, key);
     const char *s;
     size_t len;
 
     if (!v) return fu_err_set(err, FU_EINVAL, "missing required field '%s'",
                               name);
-    if (!json_is_string(v))
+    if (!is_type(v, JDOC_STRING))
         return fu_err_set(err, FU_EINVAL, "field '%s' must be a string",
                           name);
-    s = json_string_value(v);
-    len = json_string_length(v);
+    s = v->u.s;
+    len = v->len;
     if (len == 0)
         return fu_err_set(err, FU_EINVAL, "field '%s' must not be empty",
                           name);
@@ -82,12 +92,12 @@ static int event_get_id(const json_t *obj, const char *key, const char *name,
 
 /* An instant: RFC 3339 text or integer epoch milliseconds (0 to the end
  * of year 9999, floored to the second). Reals are refused. */
-static int event_time(const json_t *v, const char *name, int64_t *out,
+static int event_time(const struct jnode *v, const char *name, int64_t *out,
                       struct fu_err *err) {
-    if (json_is_string(v)) {
-        if (time_parse_rfc3339(json_string_value(v), out) == 0) return 0;
-    } else if (json_is_integer(v)) {
-        json_int_t ms = json_integer_value(v);
+    if (is_type(v, JDOC_STRING)) {
+        if (time_parse_rfc3339(v->u.s, out) == 0) return 0;
+    } else if (is_type(v, JDOC_INT)) {
+        int64_t ms = v->u.i;
         if (ms >= 0 && ms <= EVENT_MAX_EPOCH_MS) {
             *out = time_from_epoch_ms((int64_t)ms);
             return 0;
@@ -99,53 +109,39 @@ static int event_time(const json_t *v, const char *name, int64_t *out,
 }
 
 /* A zone name that tzdb knows (and has now loaded). */
-static int event_zone(const json_t *v, const char *name, struct tzdb *tzdb,
+static int event_zone(const struct jnode *v, const char *name, struct tzdb *tzdb,
                       const char **out, struct fu_err *err) {
     struct fu_err tzerr;
 
-    if (!json_is_string(v))
+    if (!is_type(v, JDOC_STRING))
         return fu_err_set(err, FU_EINVAL,
                           "field '%s' must be an IANA timezone name", name);
     fu_err_clear(&tzerr);
-    if (!tzdb_get(tzdb, json_string_value(v), &tzerr)) {
+    if (!tzdb_get(tzdb, v->u.s, &tzerr)) {
         if (tzerr.code == FU_ENOMEM)
             return fu_err_set(err, FU_ENOMEM, "out of memory");
         return fu_err_set(err, FU_EINVAL, "unknown timezone in '%s'", name);
     }
-    *out = json_string_value(v);
+    *out = v->u.s;
     return 0;
 }
 
-/* "invalid JSON at line L column C: <what>", in our words: jansson's own
- * texts quote the input ("near '...'"), which we must not. */
-static int event_json_error(const char *buf, size_t len,
-                            const json_error_t *jerr, struct fu_err *err) {
+/* "invalid JSON at line L column C: <what>", in our words: the reason
+ * never quotes the input, which may hold personal data. */
+static int event_json_error(const struct jdoc_error *jerr,
+                            struct fu_err *err) {
     const char *what;
-    size_t i;
 
-    for (i = 0; i < len; i++)
-        if (buf[i] != ' ' && buf[i] != '\t' && buf[i] != '\r' &&
-            buf[i] != '\n')
-            break;
-    if (i == len) return fu_err_set(err, FU_EINVAL, "empty event");
-
-    switch (json_error_code(jerr)) {
-    case json_error_out_of_memory:
-        return fu_err_set(err, FU_ENOMEM, "out of memory");
-    case json_error_stack_overflow: what = "nested too deeply"; break;
-    case json_error_invalid_utf8: what = "invalid UTF-8"; break;
-    case json_error_premature_end_of_input:
-        what = "unexpected end of input";
-        break;
-    case json_error_end_of_input_expected:
-        what = "unexpected text after the value";
-        break;
-    case json_error_null_character:
-    case json_error_null_byte_in_key:
-        what = "\\u0000 is not allowed";
-        break;
-    case json_error_duplicate_key: what = "duplicate key"; break;
-    case json_error_numeric_overflow: what = "number out of range"; break;
+    switch (jerr->code) {
+    case JDOC_EEMPTY: return fu_err_set(err, FU_EINVAL, "empty event");
+    case JDOC_ENOMEM: return fu_err_set(err, FU_ENOMEM, "out of memory");
+    case JDOC_EDEPTH: what = "nested too deeply"; break;
+    case JDOC_EUTF8: what = "invalid UTF-8"; break;
+    case JDOC_EEOF: what = "unexpected end of input"; break;
+    case JDOC_ETRAILING: what = "unexpected text after the value"; break;
+    case JDOC_ENUL: what = "\\u0000 is not allowed"; break;
+    case JDOC_EDUPKEY: what = "duplicate key"; break;
+    case JDOC_ERANGE: what = "number out of range"; break;
     default: what = "invalid syntax"; break;
     }
     return fu_err_set(err, FU_EINVAL, "invalid JSON at line %d column %d: %s",
@@ -165,48 +161,47 @@ static int event_channel_name_ok(const char *s) {
     return 1;
 }
 
-static int event_parse_channels(struct event *ev, const json_t *v,
+static int event_parse_channels(struct event *ev, const struct jnode *v,
                                 struct fu_err *err) {
-    const char *key;
-    json_t *on;
+    const struct jnode *on;
     size_t n;
 
-    if (!json_is_object(v))
+    if (!is_type(v, JDOC_OBJECT))
         return fu_err_set(err, FU_EINVAL,
                           "field 'data.channels' must be an object of "
                           "channel name to true or false");
-    if ((n = json_object_size(v)) == 0) return 0;
+    if ((n = v->len) == 0) return 0;
     ev->channels = calloc(n, sizeof(*ev->channels));
     if (!ev->channels) return fu_err_set(err, FU_ENOMEM, "out of memory");
-    json_object_foreach((json_t *)v, key, on) {
-        if (!event_channel_name_ok(key))
+    for (on = v->u.first; on; on = on->next) {
+        if (!event_channel_name_ok(on->key))
             return fu_err_set(err, FU_EINVAL,
                               "invalid channel name in 'data.channels' "
                               "(expected [a-z0-9_]+, at most %d bytes)",
                               EVENT_MAX_CHANNEL);
-        if (!json_is_boolean(on))
+        if (!is_bool(on))
             return fu_err_set(err, FU_EINVAL,
                               "channel in 'data.channels' must be true or "
                               "false");
-        ev->channels[ev->nchannels].name = key;
-        ev->channels[ev->nchannels].on = json_is_true(on);
+        ev->channels[ev->nchannels].name = on->key;
+        ev->channels[ev->nchannels].on = is_type(on, JDOC_TRUE);
         ev->nchannels++;
     }
     return 0;
 }
 
-static int event_window_days(struct window *w, const json_t *v,
+static int event_window_days(struct window *w, const struct jnode *v,
                              struct fu_err *err) {
     size_t i;
-    json_t *d;
+    const struct jnode *d;
 
-    if (!json_is_array(v))
+    if (!is_type(v, JDOC_ARRAY))
         return fu_err_set(err, FU_EINVAL,
                           "field 'data.call_window.days' must be an array of "
                           "day names (" EVENT_DAYS ")");
     w->days = 0;
-    json_array_foreach(v, i, d) {
-        int wd = json_is_string(d) ? time_parse_weekday(json_string_value(d))
+    for (i = 0, d = v->u.first; d; i++, d = d->next) {
+        int wd = is_type(d, JDOC_STRING) ? time_parse_weekday(d->u.s)
                                    : -1;
         if (wd < 0)
             return fu_err_set(err, FU_EINVAL,
@@ -217,20 +212,20 @@ static int event_window_days(struct window *w, const json_t *v,
     return 0;
 }
 
-static int event_window_hours(struct window *w, const json_t *v,
+static int event_window_hours(struct window *w, const struct jnode *v,
                               struct fu_err *err) {
     size_t i;
-    json_t *r;
+    const struct jnode *r;
 
-    if (!json_is_array(v) || json_array_size(v) == 0)
+    if (!is_type(v, JDOC_ARRAY) || v->len == 0)
         return fu_err_set(err, FU_EINVAL,
                           "field 'data.call_window.hours' must be a "
                           "non-empty array of \"HH:MM-HH:MM\" ranges");
-    json_array_foreach(v, i, r) {
+    for (i = 0, r = v->u.first; r; i++, r = r->next) {
         int start, end;
 
-        if (!json_is_string(r) ||
-            time_parse_hours_range(json_string_value(r), &start, &end) < 0)
+        if (!is_type(r, JDOC_STRING) ||
+            time_parse_hours_range(r->u.s, &start, &end) < 0)
             return fu_err_set(err, FU_EINVAL,
                               "invalid range in 'data.call_window.hours[%zu]' "
                               "(expected \"HH:MM-HH:MM\", 00:00 to 24:00)",
@@ -248,20 +243,20 @@ static int event_window_hours(struct window *w, const json_t *v,
     return 0;
 }
 
-static int event_window_dates(struct window *w, const json_t *v,
+static int event_window_dates(struct window *w, const struct jnode *v,
                               struct fu_err *err) {
     size_t i;
-    json_t *d;
+    const struct jnode *d;
 
-    if (!json_is_array(v))
+    if (!is_type(v, JDOC_ARRAY))
         return fu_err_set(err, FU_EINVAL,
                           "field 'data.call_window.exclude_dates' must be an "
                           "array of \"YYYY-MM-DD\" dates");
-    json_array_foreach(v, i, d) {
+    for (i = 0, d = v->u.first; d; i++, d = d->next) {
         int64_t days;
 
-        if (!json_is_string(d) ||
-            time_parse_date(json_string_value(d), &days) < 0)
+        if (!is_type(d, JDOC_STRING) ||
+            time_parse_date(d->u.s, &days) < 0)
             return fu_err_set(err, FU_EINVAL,
                               "invalid date in "
                               "'data.call_window.exclude_dates[%zu]' "
@@ -274,12 +269,13 @@ static int event_window_dates(struct window *w, const json_t *v,
 
 /* data.call_window: the policy's window shape (spec 3.4). Fills w, which
  * the caller has window_init'ed and releases on failure. */
-static int event_parse_window(struct window *w, const json_t *v,
+static int event_parse_window(struct window *w, const struct jnode *v,
                               struct fu_err *err) {
-    const char *key;
-    json_t *val, *hours = NULL;
+    const struct jnode *val, *hours = NULL;
 
-    json_object_foreach((json_t *)v, key, val) {
+    for (val = v->u.first; val; val = val->next) {
+        const char *key = val->key;
+
         if (!strcmp(key, "days")) {
             if (event_window_days(w, val, err) < 0) return -1;
         } else if (!strcmp(key, "hours")) {
@@ -304,16 +300,16 @@ static int event_parse_window(struct window *w, const json_t *v,
 }
 
 /* data keys other than the four below are ignored, as in any event. */
-static int event_parse_preferences(struct event *ev, const json_t *data,
+static int event_parse_preferences(struct event *ev, const struct jnode *data,
                                    struct tzdb *tzdb, struct fu_err *err) {
-    json_t *v;
+    const struct jnode *v;
 
     if ((v = event_get(data, "opt_out"))) {
-        if (!json_is_boolean(v))
+        if (!is_bool(v))
             return fu_err_set(err, FU_EINVAL,
                               "field 'data.opt_out' must be true or false");
         ev->has_opt_out = 1;
-        ev->opt_out = json_is_true(v);
+        ev->opt_out = is_type(v, JDOC_TRUE);
     }
     if ((v = event_get(data, "channels")) &&
         event_parse_channels(ev, v, err) < 0)
@@ -323,14 +319,14 @@ static int event_parse_preferences(struct event *ev, const json_t *data,
         return -1;
 
     /* Here null is a value: it removes the user's override. */
-    v = json_object_get(data, "call_window");
-    if (json_is_null(v)) {
+    v = jdoc_get(data, "call_window");
+    if (is_type(v, JDOC_NULL)) {
         ev->has_call_window = 1;
         ev->call_window_null = 1;
     } else if (v) {
         struct window w;
 
-        if (!json_is_object(v))
+        if (!is_type(v, JDOC_OBJECT))
             return fu_err_set(err, FU_EINVAL,
                               "field 'data.call_window' must be an object or "
                               "null");
@@ -348,19 +344,19 @@ static int event_parse_preferences(struct event *ev, const json_t *data,
 
 /* ---- callback.outcome and callback.reschedule ---- */
 
-static int event_parse_outcome(struct event *ev, const json_t *data,
+static int event_parse_outcome(struct event *ev, const struct jnode *data,
                                struct fu_err *err) {
-    json_t *v;
+    const struct jnode *v;
 
     if (event_get_id(data, "task_id", "data.task_id", &ev->task_id, err) < 0)
         return -1;
     if (!(v = event_get(data, "outcome")))
         return fu_err_set(err, FU_EINVAL,
                           "missing required field 'data.outcome'");
-    if (!json_is_string(v))
+    if (!is_type(v, JDOC_STRING))
         return fu_err_set(err, FU_EINVAL,
                           "field 'data.outcome' must be a string");
-    ev->outcome = outcome_from_name(json_string_value(v));
+    ev->outcome = outcome_from_name(v->u.s);
     if (ev->outcome < 0)
         return fu_err_set(err, FU_EINVAL,
                           "unknown outcome in 'data.outcome' (expected one "
@@ -368,9 +364,9 @@ static int event_parse_outcome(struct event *ev, const json_t *data,
     return 0;
 }
 
-static int event_parse_reschedule(struct event *ev, const json_t *data,
+static int event_parse_reschedule(struct event *ev, const struct jnode *data,
                                   struct fu_err *err) {
-    json_t *v;
+    const struct jnode *v;
 
     if (event_get_id(data, "task_id", "data.task_id", &ev->task_id, err) < 0)
         return -1;
@@ -381,11 +377,11 @@ static int event_parse_reschedule(struct event *ev, const json_t *data,
 
 /* ---- Parse and release ---- */
 
-static int event_validate(struct event *ev, const json_t *root,
+static int event_validate(struct event *ev, const struct jnode *root,
                           struct tzdb *tzdb, struct fu_err *err) {
-    json_t *v, *data;
+    const struct jnode *v, *data;
 
-    if (!json_is_object(root))
+    if (!is_type(root, JDOC_OBJECT))
         return fu_err_set(err, FU_EINVAL, "event must be a JSON object");
     if (event_get_id(root, "event_id", "event_id", &ev->event_id, err) < 0 ||
         event_get_id(root, "type", "type", &ev->type, err) < 0 ||
@@ -398,7 +394,7 @@ static int event_validate(struct event *ev, const json_t *root,
     if ((v = event_get(root, "timezone")) &&
         event_zone(v, "timezone", tzdb, &ev->timezone, err) < 0)
         return -1;
-    if ((data = event_get(root, "data")) && !json_is_object(data))
+    if ((data = event_get(root, "data")) && !is_type(data, JDOC_OBJECT))
         return fu_err_set(err, FU_EINVAL, "field 'data' must be an object");
 
     if (!strcmp(ev->type, "user.preferences"))
@@ -420,8 +416,7 @@ static int event_validate(struct event *ev, const json_t *root,
 
 int event_parse(const char *buf, size_t len, struct tzdb *tzdb,
                 struct event *ev, struct fu_err *err) {
-    json_error_t jerr;
-    json_t *root;
+    struct jdoc_error jerr;
 
     memset(ev, 0, sizeof(*ev));
     window_init(&ev->call_window);
@@ -434,14 +429,11 @@ int event_parse(const char *buf, size_t len, struct tzdb *tzdb,
                    EVENT_MAX_BYTES);
         goto err;
     }
-    root = json_loadb(buf, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES,
-                      &jerr);
-    if (!root) {
-        event_json_error(buf, len, &jerr, err);
+    if (jdoc_parse(&ev->doc, buf, len, &jerr) < 0) {
+        event_json_error(&jerr, err);
         goto err;
     }
-    ev->doc = root;
-    if (event_validate(ev, root, tzdb, err) < 0) goto err;
+    if (event_validate(ev, ev->doc.root, tzdb, err) < 0) goto err;
     return 0;
 
 err:
@@ -451,12 +443,15 @@ err:
 
 void event_release(struct event *ev) {
     if (!ev) return;
-    json_decref(ev->doc);
+    jdoc_release(&ev->doc);
     free(ev->channels);
     window_release(&ev->call_window);
     memset(ev, 0, sizeof(*ev));
 }
 
+/* jansson here, not jdoc: this reads events that failed validation, and
+ * one with duplicate keys should still be keyed by its (last) user_id. A
+ * dead letter is rare, so the cost does not matter. */
 char *event_peek_user_id(const char *buf, size_t len) {
     json_t *root = json_loadb(buf, len, 0, NULL);
     json_t *v = json_object_get(root, "user_id");
@@ -473,30 +468,30 @@ char *event_peek_user_id(const char *buf, size_t len) {
 int event_lookup(const void *ctx, const char *const *segs, int nsegs,
                  struct cond_value *out) {
     const struct event *ev = ctx;
-    const json_t *v = ev->doc;
+    const struct jnode *v = ev->doc.root;
 
     memset(out, 0, sizeof(*out));
     for (int i = 0; i < nsegs && v; i++)
-        v = json_object_get(v, segs[i]); /* NULL for a non-object */
+        v = jdoc_get(v, segs[i]); /* NULL for a non-object */
     if (!v) {
         out->type = CV_MISSING;
         return 0;
     }
-    switch (json_typeof(v)) {
-    case JSON_NULL: out->type = CV_NULL; break;
-    case JSON_TRUE:
-    case JSON_FALSE:
+    switch (v->type) {
+    case JDOC_NULL: out->type = CV_NULL; break;
+    case JDOC_TRUE:
+    case JDOC_FALSE:
         out->type = CV_BOOL;
-        out->b = json_is_true(v);
+        out->b = v->type == JDOC_TRUE;
         break;
-    case JSON_INTEGER:
-    case JSON_REAL:
+    case JDOC_INT:
+    case JDOC_REAL:
         out->type = CV_NUMBER;
-        out->num = json_number_value(v);
+        out->num = jdoc_number(v);
         break;
-    case JSON_STRING:
+    case JDOC_STRING:
         out->type = CV_STRING;
-        out->str = json_string_value(v);
+        out->str = v->u.s;
         break;
     default: out->type = CV_OTHER; break;
     }
@@ -504,61 +499,49 @@ int event_lookup(const void *ctx, const char *const *segs, int nsegs,
 }
 
 /* The value at a dotted path, or NULL. */
-static const json_t *event_path(const struct event *ev, const char *path) {
-    const json_t *v = ev->doc;
+static const struct jnode *event_path(const struct event *ev,
+                                      const char *path) {
+    const struct jnode *v = ev->doc.root;
 
     while (v) {
         const char *dot = strchr(path, '.');
         size_t n = dot ? (size_t)(dot - path) : strlen(path);
 
-        v = json_object_getn(v, path, n);
+        v = jdoc_getn(v, path, n);
         if (!dot) break;
         path = dot + 1;
     }
     return v;
 }
 
-/* Compact JSON text of v (malloc'd; NULL on ENOMEM). Reals get the
- * shortest of 15 or 17 significant digits that reads back as the same
- * value, so 6200.00 is 6200.0 and 0.1 is 0.1, yet nothing is rounded. */
-static char *event_dump(const json_t *v) {
-    const size_t flags = JSON_ENCODE_ANY | JSON_COMPACT;
-    char *text = json_dumps(v, flags | JSON_REAL_PRECISION(15));
-    json_t *back;
-    int same;
-
-    if (!text) return NULL;
-    back = json_loads(text, JSON_DECODE_ANY, NULL);
-    same = back && json_equal(back, v);
-    json_decref(back);
-    if (same) return text;
-    free(text);
-    return json_dumps(v, flags);
-}
-
+/* Each value is written compactly by jdoc (any depth, reals exact), then
+ * placed into the spaced outer object. */
 char *event_context_json(const struct event *ev, char *const *paths,
                          int npaths) {
-    struct jsonw w;
+    struct jsonw w, value;
 
     jsonw_init(&w);
+    jsonw_init(&value);
     jsonw_obj_open(&w);
     for (int i = 0; i < npaths; i++) {
-        const json_t *v = event_path(ev, paths[i]);
-        char *text;
+        const struct jnode *v = event_path(ev, paths[i]);
 
         jsonw_key(&w, paths[i]);
         if (!v) {
             jsonw_null(&w);
             continue;
         }
-        if (!(text = event_dump(v))) {
+        jsonw_reset(&value);
+        jdoc_write(&value, v);
+        if (value.oom) {
+            jsonw_release(&value);
             jsonw_release(&w);
             return NULL;
         }
-        jsonw_raw(&w, text);
-        free(text);
+        jsonw_raw(&w, value.buf);
     }
     jsonw_obj_close(&w);
+    jsonw_release(&value);
     return jsonw_detach(&w);
 }
 

@@ -2,7 +2,7 @@
  *
  * Everything the engine needs is pulled out and checked here, once, so the
  * engine never sees a malformed event: a failure's message is the
- * dead-letter reason. The parsed JSON document stays attached (opaque) for
+ * dead-letter reason. The parsed JSON document stays attached for
  * conditions and context paths. */
 #ifndef FU_EVENT_H
 #define FU_EVENT_H
@@ -12,6 +12,7 @@
 
 #include "cond.h"
 #include "err.h"
+#include "jdoc.h"
 #include "tz.h"
 #include "window.h"
 
@@ -62,7 +63,7 @@ struct event {
     int call_window_null;           /* ... and null: remove the override */
     struct window call_window;      /* owned */
 
-    void *doc; /* the parsed document, owned */
+    struct jdoc doc; /* the parsed document, owned */
 };
 
 /* Parse and validate one event from buf[0..len) (not NUL-terminated;

@@ -136,6 +136,14 @@ static void jsonw_quote(struct jsonw *w, const char *s, size_t n) {
     jsonw_put(w, "\"", 1);
 }
 
+void jsonw_rawn(struct jsonw *w, const char *s, size_t n) {
+    if (!w->oom) jsonw_put(w, s, n);
+}
+
+void jsonw_quoted(struct jsonw *w, const char *s, size_t n) {
+    if (!w->oom) jsonw_quote(w, s, n);
+}
+
 /* ---- Lifecycle ---- */
 
 void jsonw_init(struct jsonw *w) {

@@ -49,6 +49,11 @@ void jsonw_time(struct jsonw *w, int64_t t);
 /* Already-valid JSON text, copied as is (NULL -> null). */
 void jsonw_raw(struct jsonw *w, const char *json);
 
+/* For writers of nested text (jdoc_write): bytes, or s[0..n) quoted and
+ * escaped, appended with no separator and no depth bound. */
+void jsonw_rawn(struct jsonw *w, const char *s, size_t n);
+void jsonw_quoted(struct jsonw *w, const char *s, size_t n);
+
 /* Shorthands: key + value. */
 void jsonw_kstr(struct jsonw *w, const char *key, const char *s);
 void jsonw_kint(struct jsonw *w, const char *key, int64_t v);

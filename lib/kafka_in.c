@@ -45,11 +45,9 @@ static void batch_clear(struct kafka_batch *b) {
     b->n = 0;
 }
 
-/* Store the offset after the last record of each partition in b. */
-static void store_offsets(struct kafka_in *ki, const struct kafka_batch *b) {
-    rd_kafka_topic_partition_list_t *l;
-    if (b->n == 0) return;
-    l = rd_kafka_topic_partition_list_new(8);
+/* The offset after the last record of each partition in b. */
+static rd_kafka_topic_partition_list_t *batch_marks(const struct kafka_batch *b) {
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(8);
     for (int i = 0; i < b->n; i++) {
         const struct kafka_rec *r = &b->recs[i];
         rd_kafka_topic_partition_t *tp =
@@ -58,13 +56,18 @@ static void store_offsets(struct kafka_in *ki, const struct kafka_batch *b) {
             tp = rd_kafka_topic_partition_list_add(l, r->topic, r->partition);
         if (r->offset + 1 > tp->offset) tp->offset = r->offset + 1;
     }
+    return l;
+}
+
+static void store_marks(struct kafka_in *ki,
+                        const rd_kafka_topic_partition_list_t *l) {
     /* a partition no longer assigned refuses (_STATE): its new owner
      * reads those records again, which dedupe makes harmless */
-    rd_kafka_resp_err_t err = rd_kafka_offsets_store(ki->rk, l);
+    rd_kafka_resp_err_t err =
+        rd_kafka_offsets_store(ki->rk, (rd_kafka_topic_partition_list_t *)l);
     if (err && err != RD_KAFKA_RESP_ERR__STATE)
         LOG(ki->base.lg, LOG_WARN, "cannot store offsets",
             LOG_S("error", rd_kafka_err2str(err)));
-    rd_kafka_topic_partition_list_destroy(l);
 }
 
 /* Drop the records of the partitions in parts from b, keeping order. */
@@ -95,12 +98,11 @@ static void revoke(struct kafka_in *ki, rd_kafka_t *rk,
                    rd_kafka_topic_partition_list_t *parts) {
     int lost = rd_kafka_assignment_lost(rk);
     log_partitions(ki, lost ? "partition lost" : "partition revoked", parts);
-    if (ki->batch.n > 0) {
-        if (!lost && ki->hooks.on_revoke(ki->hooks.ctx, &ki->batch) == 0)
-            kafka_in_done(ki);
-        else
-            drop_partitions(&ki->batch, parts);
-    }
+    /* called with an empty batch too: the caller may hold marks */
+    if (!lost && ki->hooks.on_revoke(ki->hooks.ctx, &ki->batch) == 0)
+        kafka_in_done(ki);
+    else
+        drop_partitions(&ki->batch, parts);
     if (!lost) {
         rd_kafka_resp_err_t err = rd_kafka_commit(rk, NULL, 0);
         if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
@@ -284,8 +286,23 @@ int kafka_in_poll(struct kafka_in *ki, int max, int timeout_ms) {
 }
 
 void kafka_in_done(struct kafka_in *ki) {
-    store_offsets(ki, &ki->batch);
+    if (ki->batch.n > 0) kafka_in_store(ki, kafka_in_take(ki));
+}
+
+struct kafka_marks *kafka_in_take(struct kafka_in *ki) {
+    rd_kafka_topic_partition_list_t *l = batch_marks(&ki->batch);
     batch_clear(&ki->batch);
+    return (struct kafka_marks *)l;
+}
+
+void kafka_in_store(struct kafka_in *ki, struct kafka_marks *m) {
+    if (!m) return;
+    store_marks(ki, (rd_kafka_topic_partition_list_t *)m);
+    kafka_marks_free(m);
+}
+
+void kafka_marks_free(struct kafka_marks *m) {
+    if (m) rd_kafka_topic_partition_list_destroy((rd_kafka_topic_partition_list_t *)m);
 }
 
 int kafka_in_commit(struct kafka_in *ki, struct fu_err *err) {

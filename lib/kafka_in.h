@@ -30,10 +30,12 @@ struct kafka_batch {
     struct kafka_rec *recs; /* in consumption order */
 };
 
-/* Finish batch b (decide and save it) because partitions are being
- * revoked. Return 0 when its decisions are durable (their offsets are
- * then stored and committed), -1 when not (the records of the revoked
- * partitions are dropped; their new owner reads them again). */
+/* Finish batch b (decide and save it; it may be empty) because
+ * partitions are being revoked, and store any marks taken earlier
+ * (kafka_in_take) that are durable now. Return 0 when b's decisions are
+ * durable (its offsets are then stored, and all stored offsets
+ * committed), -1 when not (the records of the revoked partitions are
+ * dropped; their new owner reads them again). */
 typedef int kafka_revoke_fn(void *ctx, struct kafka_batch *b);
 
 /* The lag of one assigned partition (messages behind the end). */
@@ -76,6 +78,17 @@ int kafka_in_poll(struct kafka_in *ki, int max, int timeout_ms);
 /* The batch in flight is durable: store the offset after each of its
  * records (auto-commit sends them) and clear it. */
 void kafka_in_done(struct kafka_in *ki);
+
+/* The positions after a batch's records, per partition, to store once
+ * the batch is durable. */
+struct kafka_marks;
+/* The batch in flight is decided but not durable yet (its dead letters
+ * are in flight): take its marks and clear it, so the next batch can be
+ * read meanwhile. Store the marks in the order they were taken. */
+struct kafka_marks *kafka_in_take(struct kafka_in *ki);
+/* Store m's offsets and free m. NULL is a no-op. */
+void kafka_in_store(struct kafka_in *ki, struct kafka_marks *m);
+void kafka_marks_free(struct kafka_marks *m);
 
 /* Commit the stored offsets now (shutdown). 0, or -1 with err. */
 int kafka_in_commit(struct kafka_in *ki, struct fu_err *err);

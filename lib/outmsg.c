@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "jsonw.h"
+#include "utf8.h"
 
 void plan_init(struct plan *plan) { memset(plan, 0, sizeof(*plan)); }
 
@@ -57,37 +58,17 @@ const char *out_topic_name(enum out_topic topic) {
 
 /* ---- Dead letters ---- */
 
-/* Length of the valid UTF-8 sequence at s[0..n), or 0 when invalid. */
-static size_t utf8_seq(const unsigned char *s, size_t n) {
-    size_t len;
-    unsigned min;
-    unsigned cp;
-    if (s[0] < 0x80) return 1;
-    if ((s[0] & 0xE0) == 0xC0) len = 2, min = 0x80, cp = s[0] & 0x1F;
-    else if ((s[0] & 0xF0) == 0xE0) len = 3, min = 0x800, cp = s[0] & 0x0F;
-    else if ((s[0] & 0xF8) == 0xF0) len = 4, min = 0x10000, cp = s[0] & 0x07;
-    else return 0;
-    if (len > n) return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80) return 0;
-        cp = (cp << 6) | (s[i] & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-    return len;
-}
-
 /* payload[0..len) as valid UTF-8 (each invalid byte becomes U+FFFD), cut
  * at a character boundary before max bytes; *cut says whether it was.
  * malloc'd, NULL on ENOMEM. */
 static char *valid_utf8(const char *payload, size_t len, size_t max,
                         int *cut, size_t *out_len) {
-    const unsigned char *s = (const unsigned char *)payload;
     size_t cap = (len < max ? len : max) * 3 + 4, o = 0;
     char *out = malloc(cap);
     if (!out) return NULL;
     *cut = 0;
     for (size_t i = 0; i < len;) {
-        size_t k = utf8_seq(s + i, len - i);
+        size_t k = (size_t)utf8_seq(payload + i, payload + len);
         const char *src = k ? payload + i : "\xEF\xBF\xBD";
         size_t w = k ? k : 3;
         if (i + (k ? k : 1) > max) {

@@ -18,6 +18,7 @@
 
 #include "jsonw.h"
 #include "timeutil.h"
+#include "utf8.h"
 
 #define CODEC_VERSION 1
 #define DEPTH_MAX 2048 /* jansson's JSON_PARSER_MAX_DEPTH (see Decoding) */
@@ -286,38 +287,6 @@ static int u_escape(const char *p, const char *end, long *cp) {
     return 12;
 }
 
-static size_t utf8_len(long cp) {
-    return cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
-}
-
-/* The length (2 to 4) of the UTF-8 sequence at p, whose first byte is
- * >= 0x80, or 0 when it is not valid UTF-8 (jansson's utf8_check_full). */
-static int utf8_seq(const char *p, const char *end) {
-    const unsigned char *u = (const unsigned char *)p;
-    int n;
-    long cp, min;
-    if (u[0] >= 0xC2 && u[0] <= 0xDF) {
-        n = 2;
-        min = 0x80;
-    } else if (u[0] >= 0xE0 && u[0] <= 0xEF) {
-        n = 3;
-        min = 0x800;
-    } else if (u[0] >= 0xF0 && u[0] <= 0xF4) {
-        n = 4;
-        min = 0x10000;
-    } else {
-        return 0;
-    }
-    cp = u[0] & (0x7F >> n); /* the payload bits of the lead byte */
-    if (end - p < n) return 0;
-    for (int i = 1; i < n; i++) {
-        if ((u[i] & 0xC0) != 0x80) return 0;
-        cp = cp << 6 | (u[i] & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-    return n;
-}
-
 /* 1 when none of the 8 bytes at p needs a look: no '"', '\\', control
  * character or byte >= 0x80 (the "has a zero byte" trick of
  * graphics.stanford.edu/~seander/bithacks.html, exact for the question
@@ -370,7 +339,7 @@ static int scan_string(struct dec *d, struct str *s) {
         s->plain = 0; /* a backslash */
         if (end - p >= 2 && p[1] == 'u' && (n = u_escape(p, end, &cp))) {
             p += n;
-            shrink += (size_t)n - utf8_len(cp);
+            shrink += (size_t)n - (size_t)utf8_len((uint32_t)cp);
             continue;
         }
         switch (end - p >= 2 ? p[1] : 0) {
@@ -390,28 +359,6 @@ static int scan_string(struct dec *d, struct str *s) {
     return 0;
 }
 
-/* Code point cp as UTF-8 at out; returns the end. */
-static char *put_utf8(char *out, long cp) {
-    if (cp < 0x80) {
-        *out++ = (char)cp;
-    } else if (cp < 0x800) {
-        *out++ = (char)(0xC0 | cp >> 6);
-        *out++ = (char)(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-        *out++ = (char)(0xE0 | cp >> 12);
-        *out++ = (char)(0x80 | (cp >> 6 & 0x3F));
-        *out++ = (char)(0x80 | (cp & 0x3F));
-    } else {
-        *out++ = (char)(0xF0 | cp >> 18);
-        *out++ = (char)(0x80 | (cp >> 12 & 0x3F));
-        *out++ = (char)(0x80 | (cp >> 6 & 0x3F));
-        *out++ = (char)(0x80 | (cp & 0x3F));
-    }
-    return out;
-}
-
-/* The s->len bytes of s unescaped, and a NUL, into out. s was checked by
- * scan_string, so escapes are whole. */
 static void unescape(const struct str *s, char *out) {
     const char *p = s->s, *end = s->s + s->raw;
     if (s->plain) {
@@ -433,7 +380,7 @@ static void unescape(const struct str *s, char *out) {
         case 't': *out++ = '\t'; break;
         case 'u':
             p += u_escape(p, end, &cp);
-            out = put_utf8(out, cp);
+            out = utf8_put(out, (uint32_t)cp);
             continue;
         default: *out++ = p[1]; break; /* " \ / */
         }

@@ -56,9 +56,9 @@ static void test_rule_event(void) {
     CHECK_INT(ev.has_opt_out, 0);
     CHECK_INT(ev.has_call_window, 0);
     CHECK_INT(ev.nchannels, 0);
-    CHECK(ev.doc != NULL);
+    CHECK(ev.doc.root != NULL);
     event_release(&ev);
-    CHECK(ev.doc == NULL);
+    CHECK(ev.doc.root == NULL && ev.doc.chunks == NULL);
     event_release(&ev); /* released twice is fine */
 }
 
@@ -574,7 +574,7 @@ static void test_dead_letters(void) {
         CHECK_STR(err.msg, c->msg);
         CHECK(strstr(err.msg, SECRET) == NULL);
         /* left released */
-        CHECK(ev.doc == NULL);
+        CHECK(ev.doc.root == NULL && ev.doc.chunks == NULL);
         CHECK(ev.channels == NULL);
         CHECK(ev.call_window.exclude == NULL);
         event_release(&ev);
@@ -621,7 +621,7 @@ static void test_lookup(void) {
 
     TEST("lookup setup");
     CHECK_INT(parse(lookup_json, &ev, &err), 0);
-    if (!ev.doc) return;
+    if (!ev.doc.root) return;
 
     TEST("lookup top-level string");
     lookup(&ev, "type", NULL, NULL, &v);
@@ -755,7 +755,7 @@ static void test_release_zeroed(void) {
     TEST("release of a zeroed event");
     memset(&ev, 0, sizeof(ev));
     event_release(&ev);
-    CHECK(ev.doc == NULL);
+    CHECK(ev.doc.root == NULL && ev.doc.chunks == NULL);
     event_release(NULL);
     CHECK(1);
 }
