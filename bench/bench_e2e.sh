@@ -29,6 +29,10 @@ say() { printf '%s\n' "$*"; }
 cpu_ticks() {
     awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1${2:+/task/$2}/stat"
 }
+# "busy total" clock ticks of the whole machine, all cores
+machine_ticks() {
+    awk '/^cpu / { t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $5 - $6, t }' /proc/stat
+}
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 
 start_redis --appendonly no >/dev/null || exit 1
@@ -64,12 +68,15 @@ base=$($R info memory | awk -F: '/^used_memory:/ {print $2+0}')
 wait_log d1 '"msg":"partition assigned"' 20 >/dev/null
 t0=$(now_ms)
 cpu0=$(cpu_ticks "$pid") main0=$(cpu_ticks "$pid" "$pid")
+rpid=$(cat "$RDIR/redis.pid")
+redis0=$(cpu_ticks "$rpid") kmock0=$(cpu_ticks "$KMOCK_PID") busy0=$(machine_ticks)
 "$KT" produce "$KBS" "$INPUT_TOPIC" "$T/events.jsonl" --max-ahead $AHEAD \
     --group e2e --stats 2>"$T/d1.produce"
 while [ "$(committed_offsets)" -lt "$N" ]; do sleep 0.1; done
 t1=$(now_ms)
 rss=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
 cpu1=$(cpu_ticks "$pid") main1=$(cpu_ticks "$pid" "$pid")
+redis1=$(cpu_ticks "$rpid") kmock1=$(cpu_ticks "$KMOCK_PID") busy1=$(machine_ticks)
 [ -n "${PERF:-}" ] && { kill -INT "$perfpid"; wait "$perfpid"; }
 curl -s "$(http_url d1 /metrics)" >"$T/m1"
 used=$($R info memory | awk -F: '/^used_memory:/ {print $2+0}')
@@ -77,7 +84,9 @@ states=$($R --scan --pattern 'e2e:*:u:*' | wc -l)
 stop_daemon d1
 awk -v n="$N" -v ms=$((t1 - t0)) -v bare="${bare:-0}" -v rss="$rss" \
     -v used="$used" -v base="$base" -v states="$states" \
-    -v cpu=$((cpu1 - cpu0)) -v main=$((main1 - main0)) -v hz="$(getconf CLK_TCK)" '
+    -v cpu=$((cpu1 - cpu0)) -v main=$((main1 - main0)) -v hz="$(getconf CLK_TCK)" \
+    -v redis=$((redis1 - redis0)) -v kmock=$((kmock1 - kmock0)) \
+    -v busy="$(echo "$busy0 $busy1" | awk '{ printf "%.0f", 100 * ($3 - $1) / ($4 - $2) }')" '
 /^followupd_decisions_total/ { dec += $NF }
 /^followupd_events_untouched_total/ { untouched = $NF }
 /^followupd_store_call_duration_seconds_count/ { calls += $NF }
@@ -95,6 +104,7 @@ END {
     for (op in store) if (store[op] >= 0.005) line = line sprintf(" %s %.2f", op, store[op])
     printf "   main thread waits on: batch decide %.2f s (of which store calls:%s s)\n", decide_s, line
     printf "   daemon CPU: %.2f s (main thread %.2f s = %.0f %% of the run; librdkafka threads the rest)\n", cpu / hz, main / hz, 100 * main / hz / s
+    printf "   CPU of the parts: redis-server %.2f s, mock broker %.2f s; the machine was %d %% busy (all cores)\n", redis / hz, kmock / hz, busy
     printf "   daemon peak RSS: %.1f MiB; Redis bytes per user with state: %.0f (%d users)\n", rss / 1024, (used - base) / (states ? states : 1), states
 }' "$T/m1" | tee "$T/r2"
 eps=$(sed -n 's/.* = \([0-9]*\) events\/s end to end.*/\1/p' "$T/r2")
