@@ -55,8 +55,8 @@ AWK
 sha=$($R script load "$(cat lib/lua/save.lua)")
 blob='{"v":1,"u":"u-1","tz":null,"cw":null,"oo":0,"co":[],"cd":[null,null,null],"s":[["e-1",1795136400]],"f":[],"r":[]}'
 rps=$(redis-benchmark -p "$PORT" -q -n 200000 -r 100000000 -P 64 -c 4 \
-    EVALSHA "$sha" 5 'fu:{b00}:u:__rand_int__' 'fu:{b00}:due' 'fu:{b00}:ob' \
-    'fu:{b00}:om' 'fu:{b00}:oid' 0 "$blob" 86400 __rand_int__ 1795136400 2>/dev/null |
+    EVALSHA "$sha" 5 'fu:{b00}:due' 'fu:{b00}:ob' 'fu:{b00}:om' \
+    'fu:{b00}:oid' 'fu:{b00}:u:__rand_int__' 0 "$blob" 86400 __rand_int__ 1795136400 0 2>/dev/null |
     tr '\r' '\n' | grep -o '[0-9.]* requests per second' | tail -n 1 | cut -d' ' -f1)
 awk -v rps="$rps" -v ns=$((end - start)) -f /dev/stdin "$T/stats" <<'AWK'
 /feed:/ { saved = $4 }

@@ -335,20 +335,12 @@ out:
 
 /* ---- Save ---- */
 
-/* EVALSHA save.lua for one write (see the script for the arguments). */
-static int build_save(struct rstore *rs, const struct store_write *w,
-                      struct cmd *c) {
+/* One write's arguments to save.lua (see the script). */
+static int save_args(const struct store_write *w, struct cmd *c) {
     const struct user_state *st = w->st;
-    int b = bucket_of(st->user_id), rc = 0;
-    char key[KEY_MAX];
+    int n = w->outbox ? w->outbox->n : 0, rc = 0;
     int64_t due;
     uint64_t seq;
-    rc |= cmd_str(c, "EVALSHA") | cmd_str(c, rs->sha[SCRIPT_SAVE]) |
-          cmd_str(c, "5");
-    for (int k = KEY_USER; k <= KEY_OB_ID; k++) {
-        make_key(rs, (enum key_kind)k, b, st->user_id, key);
-        rc |= cmd_copy(c, key);
-    }
     rc |= cmd_fmt(c, "%" PRIu64, st->version);
     rc |= user_state_empty(st) ? cmd_str(c, "") : cmd_take(c, state_encode(st));
     rc |= cmd_fmt(c, "%" PRId64, w->ttl > 0 ? w->ttl : 1);
@@ -357,13 +349,31 @@ static int build_save(struct rstore *rs, const struct store_write *w,
         rc |= cmd_fmt(c, "%" PRId64, due);
     else
         rc |= cmd_str(c, "");
-    for (int i = 0; w->outbox && i < w->outbox->n; i++)
+    rc |= cmd_fmt(c, "%d", n);
+    for (int i = 0; i < n; i++)
         rc |= cmd_take(c, outbox_encode(&w->outbox->msgs[i]));
     return rc;
 }
 
-/* Run script commands; those answered NOSCRIPT run again once after the
- * scripts are loaded again (only they did not run). */
+/* EVALSHA save.lua for the writes w[idx[0..m)], all of bucket b. */
+static int build_save(struct rstore *rs, int b, const struct store_write *w,
+                      const int *idx, int m, struct cmd *c) {
+    char key[KEY_MAX];
+    int rc = cmd_str(c, "EVALSHA") | cmd_str(c, rs->sha[SCRIPT_SAVE]) |
+             cmd_fmt(c, "%d", 4 + m);
+    for (int k = KEY_DUE; k <= KEY_OB_ID; k++) {
+        make_key(rs, (enum key_kind)k, b, NULL, key);
+        rc |= cmd_copy(c, key);
+    }
+    for (int i = 0; i < m; i++) {
+        make_key(rs, KEY_USER, b, w[idx[i]].st->user_id, key);
+        rc |= cmd_copy(c, key);
+    }
+    for (int i = 0; i < m; i++) rc |= save_args(&w[idx[i]], c);
+    return rc;
+}
+
+/* Run the save commands (NOSCRIPT: load the scripts, run those again). */
 static int run_saves(struct rstore *rs, struct cmd *cmds, int n,
                      redisReply **replies, struct fu_err *err) {
     if (pipeline(rs, cmds, n, replies, err) < 0) return -1;
@@ -380,40 +390,77 @@ static int run_saves(struct rstore *rs, struct cmd *cmds, int n,
     return 0;
 }
 
-/* Read the replies into w[].conflict; the first error reply fails. */
-static int save_results(struct rstore *rs, struct store_write *w, int n,
-                        redisReply **replies, struct fu_err *err) {
-    int rc = 0;
-    for (int i = 0; i < n; i++) {
-        const redisReply *r = replies[i];
-        rs->head_valid[bucket_of(w[i].st->user_id)] = 0;
-        if (r && r->type == REDIS_REPLY_INTEGER) {
-            w[i].conflict = r->integer < 0;
-        } else if (rc == 0) {
-            rc = fu_err_set(err, FU_EFATAL, "redis: save failed: %s",
-                            r && r->type == REDIS_REPLY_ERROR ? r->str : "?");
-        }
+/* Bucket b's reply r into the conflict flags of w[idx[0..m)]. */
+static int save_result(struct rstore *rs, int b, struct store_write *w,
+                       const int *idx, int m, const redisReply *r,
+                       struct fu_err *err) {
+    rs->head_valid[b] = 0;
+    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != (size_t)m)
+        return fu_err_set(err, FU_EFATAL, "redis: save failed: %s",
+                          r && r->type == REDIS_REPLY_ERROR ? r->str : "?");
+    for (int i = 0; i < m; i++) {
+        const redisReply *v = r->element[i];
+        if (v->type != REDIS_REPLY_INTEGER)
+            return fu_err_set(err, FU_EFATAL, "redis: save failed: "
+                              "unexpected reply");
+        w[idx[i]].conflict = v->integer < 0;
     }
-    return rc;
+    return 0;
+}
+
+/* The writes grouped by bucket: order[] lists write indexes bucket by
+ * bucket (each in write order); start[b]..start[b + 1] is bucket b's. */
+static int *group_by_bucket(const struct store_write *w, int n,
+                            int start[REDIS_BUCKETS + 1]) {
+    int *order = malloc(sizeof(*order) * (size_t)(n + 1)), *bucket;
+    int fill[REDIS_BUCKETS] = {0};
+    if (!order || !(bucket = malloc(sizeof(*bucket) * (size_t)(n + 1)))) {
+        free(order);
+        return NULL;
+    }
+    memset(start, 0, sizeof(int) * (REDIS_BUCKETS + 1));
+    for (int i = 0; i < n; i++) {
+        bucket[i] = bucket_of(w[i].st->user_id);
+        start[bucket[i] + 1]++;
+    }
+    for (int b = 0; b < REDIS_BUCKETS; b++) start[b + 1] += start[b];
+    for (int i = 0; i < n; i++)
+        order[start[bucket[i]] + fill[bucket[i]]++] = i;
+    free(bucket);
+    return order;
 }
 
 static int rs_save(void *ctx, struct store_write *w, int n,
                    struct fu_err *err) {
     struct rstore *rs = ctx;
+    int start[REDIS_BUCKETS + 1], used[REDIS_BUCKETS], m = 0, rc = -1;
+    int *order = group_by_bucket(w, n, start);
     struct pipe p;
-    int rc = -1;
-    if (pipe_init(&p, n, err) < 0 || ensure_conn(rs, err) < 0) goto out;
-    for (int i = 0; i < n; i++) {
-        w[i].conflict = 0;
-        if (build_save(rs, &w[i], &p.cmds[i]) != 0) {
+    if (pipe_init(&p, REDIS_BUCKETS, err) < 0 || !order ||
+        ensure_conn(rs, err) < 0) {
+        if (!order) oom(err);
+        goto out;
+    }
+    for (int b = 0; b < REDIS_BUCKETS; b++) {
+        if (start[b] == start[b + 1]) continue;
+        used[m] = b;
+        if (build_save(rs, b, w, order + start[b], start[b + 1] - start[b],
+                       &p.cmds[m++]) != 0) {
             oom(err);
             goto out;
         }
     }
-    if (run_saves(rs, p.cmds, n, p.replies, err) == 0)
-        rc = save_results(rs, w, n, p.replies, err);
+    for (int i = 0; i < n; i++) w[i].conflict = 0;
+    if (run_saves(rs, p.cmds, m, p.replies, err) < 0) goto out;
+    rc = 0;
+    for (int i = 0; i < m && rc == 0; i++) {
+        int b = used[i];
+        rc = save_result(rs, b, w, order + start[b], start[b + 1] - start[b],
+                         p.replies[i], err);
+    }
 out:
     pipe_release(&p);
+    free(order);
     for (int i = 0; i < n; i++) {
         user_state_free(w[i].st);
         w[i].st = NULL;

@@ -62,6 +62,42 @@ static void test_conflict(struct store *s) {
     user_state_free(a);
 }
 
+/* One save of many users (most buckets then hold several, and save.lua
+ * runs once per bucket): every third read is stale. Those, and only
+ * those, conflict; the rest are written. */
+static void test_conflict_among_many(struct store *s) {
+    enum { N = 300 };
+    struct store_write w[N];
+    struct fu_err err;
+    char user[32];
+    TEST("in a save of many users, only the stale ones conflict");
+    for (int i = 0; i < N; i++) {
+        snprintf(user, sizeof(user), "u-many-%d", i);
+        CHECK(store_load_one(s, user, &w[i].st, &err) == 0);
+        CHECK(user_state_add_seen(w[i].st, "ev-1", 100) == 0);
+        w[i] = (struct store_write){w[i].st, 3600, NULL, 0};
+        if (i % 3 == 0) { /* someone else writes it first */
+            struct user_state *other;
+            CHECK(store_load_one(s, user, &other, &err) == 0);
+            CHECK(user_state_add_seen(other, "ev-other", 100) == 0);
+            CHECK(store_save_one(s, other, 3600, NULL, &err) == 0);
+        }
+    }
+    CHECK(s->ops->save(s->ctx, w, N, &err) == 0);
+    int wrong = 0;
+    for (int i = 0; i < N; i++) {
+        struct user_state *back;
+        snprintf(user, sizeof(user), "u-many-%d", i);
+        wrong += w[i].conflict != (i % 3 == 0);
+        CHECK(store_load_one(s, user, &back, &err) == 0);
+        wrong += back->version != 1 || back->nseen != 1 ||
+                 strcmp(back->seen[0].event_id,
+                        i % 3 == 0 ? "ev-other" : "ev-1") != 0;
+        user_state_free(back);
+    }
+    CHECK_INT(wrong, 0);
+}
+
 static void test_index_and_ttl(struct store *s) {
     TEST("the due index follows the state; keys expire; empty state goes");
     struct fu_err err;
@@ -174,6 +210,7 @@ int main(int argc, char **argv) {
     CHECK(store_redis_open(&s, argv[1], "fu:check:", 1, &err) == 0);
     if (!s.ops) return test_report();
     test_conflict(&s);
+    test_conflict_among_many(&s);
     test_index_and_ttl(&s);
     test_outbox_lease(&s);
     test_noscript_and_reconnect(&s);
