@@ -43,7 +43,7 @@ static const struct family_def families[] = {
     {"followupd_dependency_up", "1 when the dependency is reachable.", METRIC_GAUGE, NULL, 0},
     {"followupd_events_consumed_total", "Valid input events, by type.", METRIC_COUNTER, NULL, 0},
     {"followupd_events_untouched_total", "Events no rule could act on: no state work.", METRIC_COUNTER, NULL, 0},
-    {"followupd_state_writes_total", "Users' states written (one save.lua call each).", METRIC_COUNTER, NULL, 0},
+    {"followupd_state_writes_total", "Users' states written by save.lua.", METRIC_COUNTER, NULL, 0},
     {"followupd_dead_letters_total", "Input records sent to the dead-letter topic, by reason.", METRIC_COUNTER, NULL, 0},
     {"followupd_decisions_total", "Decision records produced, by decision and reason.", METRIC_COUNTER, NULL, 0},
     {"followupd_tasks_produced_total", "Task messages produced, by action.", METRIC_COUNTER, NULL, 0},
