@@ -21,6 +21,7 @@ N=${1:-1000000} USERS=${2:-100000}
 . tests/cli/lib.sh
 . tests/integration/lib.sh
 . tests/e2e/lib.sh
+. bench/save_ceiling.sh
 AHEAD=60000
 FAST="consumer.auto.commit.interval.ms=100"
 
@@ -120,12 +121,7 @@ BEGIN { printf "   Redis time by command (calls, total ms, us/call):" }
 END { print "" }'
 
 # ---- 3. the Redis ceiling: save.lua pipelined ----
-sha=$($R script load "$(cat lib/lua/save.lua)")
-blob='{"v":1,"u":"u-1","tz":null,"cw":null,"oo":0,"co":[],"cd":[null,null,null],"s":[["e-1",1795136400]],"f":[],"r":[]}'
-rps=$(redis-benchmark -p "$REDIS_PORT" -q -n 300000 -r 100000000 -P 64 -c 4 \
-    EVALSHA "$sha" 5 'b:{b00}:due' 'b:{b00}:ob' 'b:{b00}:om' \
-    'b:{b00}:oid' 'b:{b00}:u:__rand_int__' 0 "$blob" 86400 __rand_int__ 1795136400 0 2>/dev/null |
-    tr '\r' '\n' | grep -o '[0-9.]* requests per second' | tail -n 1 | cut -d' ' -f1)
+rps=$(save_ceiling "$REDIS_PORT" b 300000)
 awk -v rps="${rps:-0}" -v eps="${eps:-0}" -v n="$N" -f /dev/stdin "$T/m1" <<'AWK'
 /^followupd_state_writes_total/ { writes = $NF }
 END {

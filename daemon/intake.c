@@ -109,11 +109,10 @@ static void held_pop(struct daemon *d, int store) {
 }
 
 void intake_settle(struct daemon *d) {
-    int durable_prefix = 1;
-    for (int i = 0; i < d->held.n; i++)
-        if (held_send(d, held_at(d, i)) > 0 && i == 0) durable_prefix = 0;
-    while (durable_prefix && d->held.n > 0 && held_send(d, held_at(d, 0)) == 0)
-        held_pop(d, 1);
+    int i = 0;
+    while (i < d->held.n && held_send(d, held_at(d, i)) == 0) i++;
+    while (i-- > 0) held_pop(d, 1); /* the durable ones, oldest first */
+    for (i = 1; i < d->held.n; i++) held_send(d, held_at(d, i));
 }
 
 /* Until at most `left` batches are held: 0, or -1 when the producer

@@ -50,6 +50,8 @@
 #include <jansson.h>
 #include <librdkafka/rdkafka.h>
 
+#include "args.h"
+
 #define MAX_PROPS 32
 #define MAX_TOPICS 64
 #define MAX_DR_ERRORS 10 /* delivery failures printed, then only counted */
@@ -128,16 +130,15 @@ static void usage(void) {
             "[-X PROP=VAL]...\n");
 }
 
-/* A whole decimal int in [min, max]. 0 ok, -1 bad. */
-static int parse_int(const char *s, long min, long max, int *out) {
-    char *end;
-    long v;
-
-    errno = 0;
-    v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < min || v > max) return -1;
-    *out = (int)v;
-    return 0;
+/* A consumer error is informational (the consumer carries on): print it
+ * unless it is a partition's end, and free it. 1 when rkm was one. */
+static int consumer_event(rd_kafka_message_t *rkm) {
+    if (!rkm->err) return 0;
+    if (rkm->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+        fprintf(stderr, "kafka_tool: consume: %s\n",
+                rd_kafka_message_errstr(rkm));
+    rd_kafka_message_destroy(rkm);
+    return 1;
 }
 
 /* Options may come before, between or after the positional arguments.
@@ -953,14 +954,8 @@ static int cmd_consume(const struct opts *o) {
             next_md = now_ms() + METADATA_EVERY_MS;
             continue;
         }
-        if (!(rkm = rd_kafka_consumer_poll(c.rk, 100))) continue;
-        if (rkm->err) { /* informational; the consumer carries on */
-            if (rkm->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
-                fprintf(stderr, "kafka_tool: consume: %s\n",
-                        rd_kafka_message_errstr(rkm));
-            rd_kafka_message_destroy(rkm);
+        if (!(rkm = rd_kafka_consumer_poll(c.rk, 100)) || consumer_event(rkm))
             continue;
-        }
         last = now_ms();
         if (print_message(rkm)) {
             rd_kafka_message_destroy(rkm);
@@ -1110,13 +1105,7 @@ static int cmd_consume_bench(const struct opts *o) {
         /* a batch as the daemon polls one: the first poll waits */
         while (n < BENCH_BATCH && (rkm = rd_kafka_consumer_poll(rk, timeout))) {
             timeout = 0;
-            if (rkm->err) { /* informational; the consumer carries on */
-                if (rkm->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
-                    fprintf(stderr, "kafka_tool: consume: %s\n",
-                            rd_kafka_message_errstr(rkm));
-                rd_kafka_message_destroy(rkm);
-                continue;
-            }
+            if (consumer_event(rkm)) continue;
             if (!b->first_us) b->first_us = now_us();
             recs[n++] = rkm;
         }

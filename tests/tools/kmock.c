@@ -36,6 +36,8 @@
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 
+#include "args.h"
+
 #define LINE_MAX_LEN 4096
 #define MAX_ERRORS 1000
 #define MAX_ARGS 64
@@ -89,18 +91,6 @@ static void usage(void) {
 }
 
 /* ---- Parsing ---- */
-
-/* A whole decimal int in [min, max]. 0 ok, -1 bad. */
-static int parse_int(const char *s, long min, long max, int *out) {
-    char *end;
-    long v;
-
-    errno = 0;
-    v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < min || v > max) return -1;
-    *out = (int)v;
-    return 0;
-}
 
 static int parse_args(int argc, char **argv, struct opts *o) {
     o->brokers = 3;
