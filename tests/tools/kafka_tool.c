@@ -50,7 +50,7 @@
 #include <jansson.h>
 #include <librdkafka/rdkafka.h>
 
-#include "args.h"
+#include "tool.h"
 
 #define MAX_PROPS 32
 #define MAX_TOPICS 64
@@ -81,27 +81,9 @@ struct delivery {
     long delivered, failed;
 };
 
-static volatile sig_atomic_t stop;
 static volatile sig_atomic_t fatal; /* librdkafka raised __FATAL */
 
 /* ---- Helpers ---- */
-
-static void on_signal(int sig) {
-    (void)sig;
-    stop = 1;
-}
-
-static int install_signals(void) {
-    struct sigaction sa;
-
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    if (sigaction(SIGTERM, &sa, NULL) || sigaction(SIGINT, &sa, NULL))
-        return -1;
-    sa.sa_handler = SIG_IGN; /* a closed stdout shows up as a write error */
-    return sigaction(SIGPIPE, &sa, NULL);
-}
 
 static int64_t now_ms(void) {
     struct timespec ts;

@@ -36,7 +36,7 @@
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 
-#include "args.h"
+#include "tool.h"
 
 #define LINE_MAX_LEN 4096
 #define MAX_ERRORS 1000
@@ -65,25 +65,6 @@ static const struct api_name api_names[] = {
     {"AddOffsetsToTxn", 25}, {"EndTxn", 26},
     {"TxnOffsetCommit", 28}, {NULL, 0},
 };
-
-static volatile sig_atomic_t stop;
-
-static void on_signal(int sig) {
-    (void)sig;
-    stop = 1;
-}
-
-static int install_signals(void) {
-    struct sigaction sa;
-
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    if (sigaction(SIGTERM, &sa, NULL) || sigaction(SIGINT, &sa, NULL))
-        return -1;
-    sa.sa_handler = SIG_IGN; /* a closed stdout ends us via fflush */
-    return sigaction(SIGPIPE, &sa, NULL);
-}
 
 static void usage(void) {
     fprintf(stderr, "usage: kmock [--brokers N] [--partitions P] "
