@@ -46,7 +46,8 @@ static void batch_clear(struct kafka_batch *b) {
 }
 
 /* The offset after the last record of each partition in b. */
-static rd_kafka_topic_partition_list_t *batch_marks(const struct kafka_batch *b) {
+static rd_kafka_topic_partition_list_t *
+batch_marks(const struct kafka_batch *b) {
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(8);
     for (int i = 0; i < b->n; i++) {
         const struct kafka_rec *r = &b->recs[i];
@@ -60,11 +61,10 @@ static rd_kafka_topic_partition_list_t *batch_marks(const struct kafka_batch *b)
 }
 
 static void store_marks(struct kafka_in *ki,
-                        const rd_kafka_topic_partition_list_t *l) {
+                        rd_kafka_topic_partition_list_t *l) {
     /* a partition no longer assigned refuses (_STATE): its new owner
      * reads those records again, which dedupe makes harmless */
-    rd_kafka_resp_err_t err =
-        rd_kafka_offsets_store(ki->rk, (rd_kafka_topic_partition_list_t *)l);
+    rd_kafka_resp_err_t err = rd_kafka_offsets_store(ki->rk, l);
     if (err && err != RD_KAFKA_RESP_ERR__STATE)
         LOG(ki->base.lg, LOG_WARN, "cannot store offsets",
             LOG_S("error", rd_kafka_err2str(err)));
@@ -302,7 +302,9 @@ void kafka_in_store(struct kafka_in *ki, struct kafka_marks *m) {
 }
 
 void kafka_marks_free(struct kafka_marks *m) {
-    if (m) rd_kafka_topic_partition_list_destroy((rd_kafka_topic_partition_list_t *)m);
+    if (m)
+        rd_kafka_topic_partition_list_destroy(
+            (rd_kafka_topic_partition_list_t *)m);
 }
 
 int kafka_in_commit(struct kafka_in *ki, struct fu_err *err) {
