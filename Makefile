@@ -48,7 +48,7 @@ TOOL_BINS := $(BUILD)/tests/tools/jsonl_match $(BUILD)/tests/tools/taskid \
              $(BUILD)/tests/tools/e2e_check
 LIBA := $(BUILD)/libfollowupd.a
 
-.PHONY: all clean deps test unit asan valgrind demo bench fmt
+.PHONY: all clean deps test unit asan valgrind demo bench bench-curves fmt
 all: $(BUILD)/followupd $(TEST_BINS) $(TOOL_BINS)
 
 $(BUILD)/%.o: %.c
@@ -131,6 +131,11 @@ bench: deps
 	@$(MAKE) --no-print-directory all
 	@BUILD=$(BUILD) sh bench/bench_e2e.sh
 	@BUILD=$(BUILD) sh bench/bench_redis.sh
+
+# how cost grows with batch size, users, rules and state per user
+bench-curves: deps
+	@$(MAKE) --no-print-directory all
+	@BUILD=$(BUILD) sh bench/bench_curves.sh
 
 demo: deps
 	@$(MAKE) --no-print-directory all

@@ -14,7 +14,8 @@
 #      Redis bytes per user with state; ratios to 1 and to 3;
 #   3. save.lua through redis-benchmark (pipelined): the Redis ceiling;
 #   4. at a fixed 10,000 events/s: event-to-durable p50/p99 (the daemon's
-#      histogram) and due-to-produced lateness of the calls.
+#      histogram; over the whole run and over its steady state, after
+#      the first 5 s) and due-to-produced lateness of the calls.
 set -u
 BUILD=${BUILD:-build}
 N=${1:-1000000} USERS=${2:-100000}
@@ -35,6 +36,10 @@ machine_ticks() {
     awk '/^cpu / { t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $5 - $6, t }' /proc/stat
 }
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+# the id of process $1's thread named $2
+thread_id() {
+    grep -lx "$2" /proc/"$1"/task/*/comm 2>/dev/null | head -n 1 | cut -d/ -f5
+}
 
 start_redis --appendonly no >/dev/null || exit 1
 start_kafka 1 >/dev/null || exit 1
@@ -44,8 +49,9 @@ say "generating $N events over $USERS users (bench/gen_bench.sh)..."
 sh bench/gen_bench.sh "$N" "$USERS" 1 "$(now_ms)" 600000 >"$T/events.jsonl" 2>"$T/mix"
 sed 's/^/    /' "$T/mix"
 
-# ONLY_LATENCY=1 runs phase 4 alone
+# ONLY_LATENCY=1 runs phase 4 alone; ONLY_DAEMON=1 phase 2 alone
 if [ -z "${ONLY_LATENCY:-}" ]; then
+if [ -z "${ONLY_DAEMON:-}" ]; then
 # ---- 1. the bare consumer ----
 kmock topic bench.bare 4
 "$KT" consume-bench "$KBS" bench.bare g-bare --count "$N" \
@@ -57,6 +63,7 @@ wait $cpid
 bare=$(sed -n 's/.* = \([0-9]*\) events\/s.*/\1/p' "$T/bare")
 say ""
 say "1. $(cat "$T/bare")"
+fi # ONLY_DAEMON
 
 # ---- 2. the daemon ----
 INPUT_TOPIC=bench.in
@@ -71,7 +78,8 @@ base=$($R info memory | awk -F: '/^used_memory:/ {print $2+0}')
 $R config resetstat >/dev/null
 wait_log d1 '"msg":"partition assigned"' 20 >/dev/null
 t0=$(now_ms)
-cpu0=$(cpu_ticks "$pid") main0=$(cpu_ticks "$pid" "$pid")
+etid=$(thread_id "$pid" fu-emitter)
+cpu0=$(cpu_ticks "$pid") main0=$(cpu_ticks "$pid" "$pid") emit0=$(cpu_ticks "$pid" "$etid")
 rpid=$(cat "$RDIR/redis.pid")
 redis0=$(cpu_ticks "$rpid") kmock0=$(cpu_ticks "$KMOCK_PID") busy0=$(machine_ticks)
 "$KT" produce "$KBS" "$INPUT_TOPIC" "$T/events.jsonl" --max-ahead $AHEAD \
@@ -79,7 +87,7 @@ redis0=$(cpu_ticks "$rpid") kmock0=$(cpu_ticks "$KMOCK_PID") busy0=$(machine_tic
 while [ "$(committed_offsets)" -lt "$N" ]; do sleep 0.1; done
 t1=$(now_ms)
 rss=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
-cpu1=$(cpu_ticks "$pid") main1=$(cpu_ticks "$pid" "$pid")
+cpu1=$(cpu_ticks "$pid") main1=$(cpu_ticks "$pid" "$pid") emit1=$(cpu_ticks "$pid" "$etid")
 redis1=$(cpu_ticks "$rpid") kmock1=$(cpu_ticks "$KMOCK_PID") busy1=$(machine_ticks)
 [ -n "${PERF:-}" ] && { kill -INT "$perfpid"; wait "$perfpid"; }
 curl -s "$(http_url d1 /metrics)" >"$T/m1"
@@ -88,7 +96,8 @@ states=$($R --scan --pattern 'e2e:*:u:*' | wc -l)
 stop_daemon d1
 awk -v n="$N" -v ms=$((t1 - t0)) -v bare="${bare:-0}" -v rss="$rss" \
     -v used="$used" -v base="$base" -v states="$states" \
-    -v cpu=$((cpu1 - cpu0)) -v main=$((main1 - main0)) -v hz="$(getconf CLK_TCK)" \
+    -v cpu=$((cpu1 - cpu0)) -v main=$((main1 - main0)) -v emit=$((emit1 - emit0)) \
+    -v hz="$(getconf CLK_TCK)" \
     -v redis=$((redis1 - redis0)) -v kmock=$((kmock1 - kmock0)) \
     -v busy="$(echo "$busy0 $busy1" | awk '{ printf "%.0f", 100 * ($3 - $1) / ($4 - $2) }')" '
 /^followupd_decisions_total/ { dec += $NF }
@@ -106,8 +115,8 @@ END {
     printf "   store round trips per event: %.4f (%d calls, %d batches)\n", calls / n, calls, batches
     split("", parts); line = ""
     for (op in store) if (store[op] >= 0.005) line = line sprintf(" %s %.2f", op, store[op])
-    printf "   main thread waits on: batch decide %.2f s (of which store calls:%s s)\n", decide_s, line
-    printf "   daemon CPU: %.2f s (main thread %.2f s = %.0f %% of the run; librdkafka threads the rest)\n", cpu / hz, main / hz, 100 * main / hz / s
+    printf "   intake deciding batches: %.2f s; store calls of both threads:%s s\n", decide_s, line
+    printf "   daemon CPU: %.2f s (main thread %.2f s = %.0f %% of the run, emitter thread %.2f s; librdkafka threads the rest)\n", cpu / hz, main / hz, 100 * main / hz / s, emit / hz
     printf "   CPU of the parts: redis-server %.2f s, mock broker %.2f s; the machine was %d %% busy (all cores)\n", redis / hz, kmock / hz, busy
     printf "   daemon peak RSS: %.1f MiB; Redis bytes per user with state: %.0f (%d users)\n", rss / 1024, (used - base) / (states ? states : 1), states
 }' "$T/m1" | tee "$T/r2"
@@ -119,6 +128,8 @@ $R info commandstats | tr -d '\r' | awk -F'[:=,]' -v n="$N" '
 BEGIN { printf "   Redis time by command (calls, total ms, us/call):" }
 { printf "%s %s %d %.0f %.1f", NR % 3 == 1 ? "\n    " : ";", $1, $2, $3 / 1000, $4 }
 END { print "" }'
+
+[ -n "${ONLY_DAEMON:-}" ] && exit 0
 
 # ---- 3. the Redis ceiling: save.lua pipelined ----
 rps=$(save_ceiling "$REDIS_PORT" b 300000)
@@ -152,21 +163,29 @@ tpid=$!
 lat0=$(now_ms)
 sh bench/gen_bench.sh "$LAT_N" "$USERS" 2 "$lat0" 30000 >"$T/lat.jsonl" 2>/dev/null
 "$KT" produce "$KBS" "$INPUT_TOPIC" "$T/lat.jsonl" --rate 10000 --max-ahead $AHEAD \
-    --group e2e --stats 2>"$T/d2.produce"
+    --group e2e --stats 2>"$T/d2.produce" &
+ppid=$!
+# the first seconds hold the consumer's start (group join, fetch
+# positions, the first fetches): the steady state is what follows
+sleep 5
+curl -s "$(http_url d2 /metrics)" >"$T/m2a"
+wait "$ppid"
 sleep 25 # the last calls fall due 20 s after their event
 curl -s "$(http_url d2 /metrics)" >"$T/m2"
 kill "$tpid" 2>/dev/null; wait "$tpid" 2>/dev/null
 stop_daemon d2
-/usr/bin/python3 - "$T/m2" "$T/tasks" <<'PY'
+/usr/bin/python3 - "$T/m2" "$T/tasks" "$T/m2a" <<'PY'
 import json, sys, datetime
-buckets, count = [], 0
-for line in open(sys.argv[1]):
-    if line.startswith('followupd_event_durable_latency_seconds_bucket'):
-        le = line.split('le="')[1].split('"')[0]
-        buckets.append((float('inf') if le == '+Inf' else float(le), float(line.split()[-1])))
-    if line.startswith('followupd_event_durable_latency_seconds_count'):
-        count = float(line.split()[-1])
-def q(p):
+def histogram(path):
+    buckets, count = [], 0
+    for line in open(path):
+        if line.startswith('followupd_event_durable_latency_seconds_bucket'):
+            le = line.split('le="')[1].split('"')[0]
+            buckets.append((float('inf') if le == '+Inf' else float(le), float(line.split()[-1])))
+        if line.startswith('followupd_event_durable_latency_seconds_count'):
+            count = float(line.split()[-1])
+    return buckets, count
+def q(p, buckets, count):
     want, prev_le, prev_c = p * count, 0.0, 0.0
     for le, c in buckets:
         if c >= want:
@@ -174,8 +193,14 @@ def q(p):
             return prev_le + (le - prev_le) * (want - prev_c) / max(c - prev_c, 1)
         prev_le, prev_c = le, c
     return float('nan')
+all_b, all_n = histogram(sys.argv[1])
+warm_b, warm_n = histogram(sys.argv[3])
+steady_b = [(le, c - w) for (le, c), (_, w) in zip(all_b, warm_b)]
 print("4. at 10,000 events/s: event-to-durable p50 %.1f ms, p99 %.1f ms (%d events; histogram buckets, interpolated)"
-      % (q(0.5) * 1000, q(0.99) * 1000, count))
+      % (q(0.5, all_b, all_n) * 1000, q(0.99, all_b, all_n) * 1000, all_n))
+print("   steady state (after the first 5 s): p50 %.1f ms, p99 %.1f ms (%d events)"
+      % (q(0.5, steady_b, all_n - warm_n) * 1000, q(0.99, steady_b, all_n - warm_n) * 1000,
+         all_n - warm_n))
 late = []
 for line in open(sys.argv[2]):
     m = json.loads(line)

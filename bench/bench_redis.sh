@@ -40,7 +40,7 @@ outbox=$($R --scan --pattern 'fu:*:om' | while read -r k; do $R hlen "$k"; done 
 cat "$T/stats"
 awk -v n="$N" -v ns=$((end - start)) -v used="$used" -v base="$base" \
     -v states="$states" -v outbox="$outbox" -v batch="$BATCH" -f /dev/stdin "$T/stats" <<'AWK'
-/feed:/ { loads = $(NF-5); saves = $(NF-2) }
+/^feed: [0-9]+ events/ { loads = $(NF-5); saves = $(NF-2) }
 END {
     s = ns / 1e9
     printf "events decided:          %d in %.2f s = %.0f events/s (batch %d)\n", n, s, n / s, batch
@@ -54,7 +54,7 @@ AWK
 # the ceiling: the save script alone (bench/save_ceiling.sh)
 rps=$(save_ceiling "$PORT" fu 200000)
 awk -v rps="$rps" -v ns=$((end - start)) -f /dev/stdin "$T/stats" <<'AWK'
-/feed:/ { saved = $4 }
+/^feed: [0-9]+ events/ { saved = $4 }
 END {
     got = saved / (ns / 1e9)
     printf "save.lua ceiling:        %.0f calls/s of one user each (redis-benchmark -P 64 -c 4)\n", rps

@@ -4,6 +4,7 @@
 #ifndef FU_DAEMON_H
 #define FU_DAEMON_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 
@@ -22,18 +23,6 @@
 
 /* A produced message's fate, written by the delivery report. */
 enum sent_status { SENT_PENDING = 0, SENT_OK, SENT_FAILED };
-
-/* The outbox messages claimed in one round, until every one of them has
- * its delivery report and the acknowledged ones are confirmed. */
-struct emitter {
-    uint32_t round; /* tags delivery reports; a stale report is ignored */
-    struct outbox_msg *msgs;
-    int *status; /* enum sent_status, one per message */
-    int n, cap;
-    int due_more;   /* the last slice of due users was full */
-    int claim_more; /* the last claim was full */
-    int64_t next_ms;
-};
 
 /* A dead letter waiting for its acknowledgement. */
 struct dead_letter {
@@ -64,17 +53,27 @@ struct held {
  * entry; reports of an earlier round find nothing to update. */
 enum sent_kind { SENT_OUTBOX = 1, SENT_DEAD_LETTER = 2 };
 void *daemon_sent_tag(enum sent_kind kind, uint32_t round, int index);
+void daemon_sent_untag(void *msg_opaque, uint32_t *round, int *index);
 
-/* Whether the store answers, so an outage is logged when it starts, now
- * and then while it lasts, and when it ends, not on every retry. */
+/* Whether the store answers. Each thread keeps whether its own calls
+ * fail (struct outage); the daemon counts the threads that are down
+ * (struct outages), so an outage is logged once when the first thread
+ * meets it, now and then while it lasts, and once when the last thread
+ * is through it. */
 struct outage {
     int down;
+};
+
+struct outages {
+    pthread_mutex_t lock;
+    int ndown;
     int64_t since_ms, logged_ms;
 };
 
 /* What /healthz and /readyz read from the HTTP thread. */
 struct health {
     atomic_llong loop_ms;   /* the loop's last turn (wall ms) */
+    atomic_llong emit_ms;   /* the emitter's last turn (wall ms) */
     atomic_int kafka_up;    /* a broker is reachable */
     atomic_int redis_up;    /* the last store call worked */
     atomic_int policy_ok;   /* a policy is loaded */
@@ -88,8 +87,38 @@ struct metered_store {
 };
 
 struct daemon_stats {
-    long records, events, dead_letters, produced, confirmed;
+    long records, events, dead_letters;
     long reloads, reload_failures;
+};
+
+/* The emitter thread (emit.c). The daemon reads only its atomics; the
+ * rest is the thread's own between emit_start and emit_stop. */
+struct emitter {
+    struct daemon *d; /* shared: cfg, lg, metrics, health, pol_lock */
+    pthread_t thread;
+    int started;
+    atomic_int stop;
+    atomic_long produced, confirmed, conflicts;
+    struct store store; /* its own connection, or a memory store handle */
+    struct metered_store metered;
+    struct kafka_out *out;
+    struct tzdb *tzdb;
+    struct policy *pol; /* retained; the daemon's, taken each turn */
+    uint64_t seq;
+    struct batch_stats bstats;
+    long writes_reported;
+    struct outage outage;
+    int64_t store_stats_at;
+    /* the outbox messages claimed in one round, until every one has its
+     * delivery report and the acknowledged ones are confirmed */
+    uint32_t round; /* tags delivery reports; a stale report is ignored */
+    struct outbox_msg *msgs;
+    int *status; /* enum sent_status, one per message */
+    int n, cap;
+    int due_more;   /* the last slice of due users was full */
+    int claim_more; /* claim again once the round settles */
+    int decided;    /* users decided since the last claim */
+    int64_t next_ms;
 };
 
 struct daemon {
@@ -97,6 +126,7 @@ struct daemon {
     const char *policy_path;
     struct logger *lg;
     struct tzdb *tzdb;
+    pthread_mutex_t pol_lock; /* d->pol changes under it (reload) */
     struct policy *pol;
     struct kafka_mock *mock; /* kafka.brokers: mock */
     char *bootstrap;
@@ -111,12 +141,13 @@ struct daemon {
     struct held held;
     struct batch_stats bstats;
     struct daemon_stats stats;
-    struct outage store_outage;
+    struct outage store_outage; /* the intake's */
+    struct outages outages;
     struct health health;
     struct metrics *metrics;
     struct http *http;
     struct metered_store metered;
-    int64_t store_stats_at; /* next refresh of the store gauges (ms) */
+    long writes_reported; /* state writes counted in the metrics */
 };
 
 /* ---- observe.c: metrics and health ---- */
@@ -126,9 +157,10 @@ struct daemon {
 int observe_start(struct daemon *d, struct fu_err *err);
 void observe_stop(struct daemon *d);
 
-/* Put the timing and error counting of every call around d->store
- * (after it is opened; observe_start first). */
-void observe_wrap_store(struct daemon *d);
+/* Put the timing and error counting of every call around *s, keeping
+ * them in ms (after it is opened; observe_start first). */
+void observe_wrap_store(struct daemon *d, struct metered_store *ms,
+                        struct store *s);
 
 /* The policy in force (info gauge), and a reload's result. */
 void observe_policy(struct daemon *d, int reload_ok);
@@ -146,20 +178,32 @@ void observe_dead_letter(struct daemon *d, const char *reason_class);
 /* A message the broker acknowledged (tasks, reminders, decisions). */
 void observe_produced(struct daemon *d, const struct out_msg *m);
 
-/* Refresh the store gauges (outbox depth, oldest due age) now and then. */
-void observe_store(struct daemon *d, int64_t now_ms);
+/* Refresh the store gauges (outbox depth, oldest due age) through s
+ * when now_ms reaches *next_ms, and set the next time. */
+void observe_store(struct daemon *d, struct store *s, int64_t *next_ms,
+                   int64_t now_ms);
+
+/* Count the state writes in bs not counted yet (*reported so far). */
+void observe_writes(struct daemon *d, const struct batch_stats *bs,
+                    long *reported);
 
 /* kafka_stats_fn: brokers up and consumer lag. */
 void observe_kafka(void *ctx, int brokers_up, const struct kafka_lag *lags,
                    int nlags);
 
-/* Report a failed store call (what: "batch", "due items", ...): a
- * transient failure is logged when an outage starts and every
- * OUTAGE_LOG_MS while it lasts; anything else every time. */
-void daemon_store_failed(struct daemon *d, const char *what,
+/* Report a failed store call (what: "batch", "due items", ...) of the
+ * thread whose outage record o is: a transient failure is logged when an
+ * outage starts and every OUTAGE_LOG_MS while it lasts; anything else
+ * every time. */
+void daemon_store_failed(struct daemon *d, struct outage *o, const char *what,
                          const struct fu_err *err);
 /* Report a store call that worked (logs the end of an outage). */
-void daemon_store_ok(struct daemon *d);
+void daemon_store_ok(struct daemon *d, struct outage *o);
+
+/* Bring a scheduling sequence up to the wall clock (ms << 11), so items
+ * scheduled by either thread, or by another daemon, later in time get a
+ * larger number; it still only grows. */
+void daemon_seq_advance(uint64_t *seq);
 
 /* Decide the batch in flight (b, of d->in): good records through the
  * engine into the store, bad ones to the dead-letter topic. 0 when its
@@ -177,33 +221,29 @@ void intake_settle(struct daemon *d);
  * make it in time), when the held batches are dropped uncommitted. */
 int intake_drain(struct daemon *d);
 
-/* The dead letter of delivery tag (round, index) got its report. */
-void intake_delivered(struct daemon *d, uint32_t round, int index,
-                      int status);
-
 /* Free the held batches (at exit). */
 void intake_release(struct daemon *d);
 
 /* kafka_revoke_fn: intake_batch, then intake_drain. */
 int intake_on_revoke(void *ctx, struct kafka_batch *b);
 
-/* The delivery report handler for every message the daemon produces. */
-void daemon_delivered(void *ctx, void *msg_opaque, int ok);
+/* kafka_delivered_fn of the daemon's own producer (dead letters). */
+void intake_delivered(void *ctx, void *msg_opaque, int ok);
 
-/* One turn of the emitter: confirm what the broker acknowledged; when
- * nothing is in flight, decide what fell due and send the outbox. Cheap
- * when there is nothing to do. */
-void emit_turn(struct daemon *d, int64_t now_ms);
+/* Start the emitter thread with its own producer and d->em.store (opened
+ * by the caller). 0, or -1 with err. */
+int emit_start(struct daemon *d, struct fu_err *err);
 
-/* 1 when more due work is waiting: the loop should not sleep. */
-int emit_wants_turn(const struct daemon *d);
+/* Ask the emitter to stop and wait for it: it waits up to 5 s for what
+ * it produced and confirms what was acknowledged; the rest comes back
+ * from the outbox when its lease ends. */
+void emit_stop(struct daemon *d);
 
-/* Messages claimed and not yet confirmed. */
-int emit_in_flight(const struct daemon *d);
+/* emit_stop, then free what the emitter holds (its store included). */
+void emit_free(struct daemon *d);
 
-/* Confirm what can be confirmed and forget the rest (shutdown: leases
- * run out and the messages are sent again by whoever runs next). */
-void emit_release(struct daemon *d);
+/* kafka_delivered_fn of the emitter's producer. */
+void emit_delivered(void *ctx, void *msg_opaque, int ok);
 
 /* Wall clock in milliseconds. */
 int64_t daemon_now_ms(void);

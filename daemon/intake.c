@@ -110,6 +110,7 @@ static void held_pop(struct daemon *d, int store) {
 
 void intake_settle(struct daemon *d) {
     int i = 0;
+    kafka_out_poll(d->out, 0); /* the dead letters' reports */
     while (i < d->held.n && held_send(d, held_at(d, i)) == 0) i++;
     while (i-- > 0) held_pop(d, 1); /* the durable ones, oldest first */
     for (i = 1; i < d->held.n; i++) held_send(d, held_at(d, i));
@@ -139,8 +140,11 @@ int intake_drain(struct daemon *d) {
     return -1;
 }
 
-void intake_delivered(struct daemon *d, uint32_t round, int index,
-                      int status) {
+void intake_delivered(void *ctx, void *msg_opaque, int ok) {
+    struct daemon *d = ctx;
+    uint32_t round;
+    int index, status = ok ? SENT_OK : SENT_FAILED;
+    daemon_sent_untag(msg_opaque, &round, &index);
     for (int i = 0; i < d->held.n; i++) {
         struct held_batch *hb = held_at(d, i);
         if (hb->id == round && index < hb->ndl) hb->dls[index].status = status;
@@ -197,11 +201,12 @@ int intake_batch(struct daemon *d, struct kafka_batch *b) {
     long calls = d->bstats.load_calls;
     int64_t t0 = daemon_now_ms();
     fu_err_clear(&err);
+    daemon_seq_advance(&d->seq);
     if (batch_decide(d->pol, &d->store, d->tzdb, evs, n,
                      daemon_now_ms() / 1000, &d->seq, &d->bstats, &err) < 0) {
-        daemon_store_failed(d, "batch", &err);
+        daemon_store_failed(d, &d->store_outage, "batch", &err);
     } else {
-        if (d->bstats.load_calls > calls) daemon_store_ok(d);
+        if (d->bstats.load_calls > calls) daemon_store_ok(d, &d->store_outage);
         observe_batch(d, evs, n, b, (double)(daemon_now_ms() - t0) / 1000);
         d->stats.records += b->n;
         d->stats.events += n;

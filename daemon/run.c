@@ -1,12 +1,13 @@
 /* run.c -- `followupd run`: start, loop, reload, stop.
  *
- * One thread turns the loop: take a batch of input records (waiting at
- * most POLL_MS), decide it and make it durable, store its offsets, then
- * give the emitter its turn. A batch the store could not take is kept
- * and retried with backoff, so an outage delays work and loses none.
- * Signals only set flags (signals.c); the loop reloads the policy between
- * batches and, on stop, finishes the batch in flight, flushes the
- * producer, confirms what was acknowledged and commits before it exits. */
+ * The main thread turns the loop: take a batch of input records (waiting
+ * at most POLL_MS), decide it and make it durable, store its offsets.
+ * The emitter (emit.c) sends due work on its own thread. A batch the
+ * store could not take is kept and retried with backoff, so an outage
+ * delays work and loses none. Signals only set flags (signals.c); the
+ * loop reloads the policy between batches and, on stop, finishes the
+ * batch in flight, has its dead letters acknowledged, stops the emitter
+ * and commits before it exits. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +23,6 @@
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
 #define STATS_EVERY_MS 30000
-#define FLUSH_MS 5000
 #define STOP_DEADLINE_S 10
 #define MOCK_PARTITIONS 4
 
@@ -38,6 +38,11 @@ static void nap(int64_t ms) {
     nanosleep(&ts, NULL);
 }
 
+void daemon_seq_advance(uint64_t *seq) {
+    uint64_t clock = (uint64_t)daemon_now_ms() << 11;
+    if (*seq < clock) *seq = clock;
+}
+
 static int64_t next_backoff(int64_t ms) {
     if (ms == 0) return BACKOFF_MIN_MS;
     return ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : ms * 2;
@@ -47,35 +52,45 @@ static int64_t next_backoff(int64_t ms) {
 
 #define OUTAGE_LOG_MS 10000
 
-void daemon_store_failed(struct daemon *d, const char *what,
+void daemon_store_failed(struct daemon *d, struct outage *o, const char *what,
                          const struct fu_err *err) {
-    struct outage *o = &d->store_outage;
+    struct outages *all = &d->outages;
     int64_t now = daemon_now_ms();
-    atomic_store(&d->health.redis_up, 0);
     if (err->code != FU_ETRANSIENT) {
         LOG(d->lg, LOG_ERROR, "store call failed, will retry",
             LOG_S("call", what) LOG_S("error", err->msg));
         return;
     }
+    atomic_store(&d->health.redis_up, 0);
+    pthread_mutex_lock(&all->lock);
+    int starts = !o->down && all->ndown == 0;
     if (!o->down) {
         o->down = 1;
-        o->since_ms = o->logged_ms = now;
+        all->ndown++;
+    }
+    if (starts) {
+        all->since_ms = all->logged_ms = now;
         LOG(d->lg, LOG_WARN, "store unavailable: work is delayed, not lost",
             LOG_S("call", what) LOG_S("error", err->msg));
-    } else if (now - o->logged_ms >= OUTAGE_LOG_MS) {
-        o->logged_ms = now;
+    } else if (now - all->logged_ms >= OUTAGE_LOG_MS) {
+        all->logged_ms = now;
         LOG(d->lg, LOG_WARN, "store still unavailable",
-            LOG_S("error", err->msg) LOG_I("down_ms", now - o->since_ms));
+            LOG_S("error", err->msg) LOG_I("down_ms", now - all->since_ms));
     }
+    pthread_mutex_unlock(&all->lock);
 }
 
-void daemon_store_ok(struct daemon *d) {
-    struct outage *o = &d->store_outage;
-    atomic_store(&d->health.redis_up, 1);
+void daemon_store_ok(struct daemon *d, struct outage *o) {
+    struct outages *all = &d->outages;
     if (!o->down) return;
+    pthread_mutex_lock(&all->lock);
     o->down = 0;
-    LOG(d->lg, LOG_INFO, "store available again",
-        LOG_I("down_ms", daemon_now_ms() - o->since_ms));
+    if (--all->ndown == 0) {
+        atomic_store(&d->health.redis_up, 1);
+        LOG(d->lg, LOG_INFO, "store available again",
+            LOG_I("down_ms", daemon_now_ms() - all->since_ms));
+    }
+    pthread_mutex_unlock(&all->lock);
 }
 
 /* ---- Policy ---- */
@@ -100,8 +115,11 @@ static void reload_policy(struct daemon *d) {
         observe_policy(d, 0);
         return;
     }
-    policy_release(d->pol);
+    pthread_mutex_lock(&d->pol_lock);
+    struct policy *old = d->pol;
     d->pol = pol;
+    pthread_mutex_unlock(&d->pol_lock);
+    policy_release(old);
     d->stats.reloads++;
     observe_policy(d, 1);
     LOG(d->lg, LOG_INFO, "policy reloaded", LOG_S("version", pol->version)
@@ -131,17 +149,12 @@ static int start_mock(struct daemon *d, struct fu_err *err) {
     return 0;
 }
 
-/* Open the store, waiting for Redis as long as it takes (or a stop).
- * 0, 1 when stopped first, -1 with err on a lasting error. */
-static int open_store(struct daemon *d, struct fu_err *err) {
+/* Open a Redis store into *s, waiting for Redis as long as it takes (or
+ * a stop). 0, 1 when stopped first, -1 with err on a lasting error. */
+static int open_redis(struct daemon *d, struct store *s, struct fu_err *err) {
     const struct config *cfg = d->cfg;
-    if (cfg->backend == STATE_MEMORY) {
-        LOG(d->lg, LOG_WARN, "state in memory: not durable, one process only", );
-        return store_memory_open(&d->store, err);
-    }
     for (int64_t backoff = 0;; ) {
-        if (store_redis_open(&d->store, cfg->redis_url, cfg->key_prefix, 0,
-                             err) == 0)
+        if (store_redis_open(s, cfg->redis_url, cfg->key_prefix, 0, err) == 0)
             return 0;
         if (err->code != FU_ETRANSIENT) return -1;
         backoff = next_backoff(backoff);
@@ -150,9 +163,23 @@ static int open_store(struct daemon *d, struct fu_err *err) {
         for (int64_t slept = 0; slept < backoff; slept += 50) {
             if (signals_stop_requested()) return 1;
             atomic_store(&d->health.loop_ms, daemon_now_ms());
+            atomic_store(&d->health.emit_ms, daemon_now_ms());
             nap(50);
         }
     }
+}
+
+/* The intake's store and the emitter's: two Redis connections, or one
+ * memory store shared by both threads. 0, 1 when stopped first, -1. */
+static int open_stores(struct daemon *d, struct fu_err *err) {
+    int rc;
+    if (d->cfg->backend == STATE_MEMORY) {
+        LOG(d->lg, LOG_WARN, "state in memory: not durable, one process only", );
+        if (store_memory_open(&d->store, err) < 0) return -1;
+        return store_memory_share(&d->store, &d->em.store, err);
+    }
+    if ((rc = open_redis(d, &d->store, err)) != 0) return rc;
+    return open_redis(d, &d->em.store, err);
 }
 
 static int start_kafka(struct daemon *d, struct fu_err *err) {
@@ -162,7 +189,7 @@ static int start_kafka(struct daemon *d, struct fu_err *err) {
         return fu_err_set(err, FU_ENOMEM, "out of memory");
     }
     if (!(d->out = kafka_out_new(d->cfg, d->bootstrap, d->lg,
-                                 daemon_delivered, d, err)))
+                                 intake_delivered, d, err)))
         return -1;
     struct kafka_in_hooks hooks = {intake_on_revoke, observe_kafka, d};
     atomic_store(&d->health.kafka_up, 1); /* until librdkafka says otherwise */
@@ -194,20 +221,20 @@ static int start(struct daemon *d, const struct cli_opts *o) {
         LOG(d->lg, LOG_ERROR, "cannot install signal handlers", );
         return 3;
     }
-    d->seq = (uint64_t)time(NULL) << 20;
     fu_err_clear(&err);
     if (observe_start(d, &err) < 0) {
         LOG(d->lg, LOG_ERROR, "cannot start", LOG_S("error", err.msg));
         return fu_err_exit_code(err.code);
     }
     observe_policy(d, -1);
-    if ((rc = open_store(d, &err)) != 0 || start_kafka(d, &err) < 0) {
+    if ((rc = open_stores(d, &err)) != 0 || start_kafka(d, &err) < 0 ||
+        emit_start(d, &err) < 0) {
         if (rc == 1) return 0; /* stopped while waiting for Redis */
         LOG(d->lg, LOG_ERROR, "cannot start", LOG_S("error", err.msg));
         return fu_err_exit_code(err.code == FU_ETRANSIENT ? FU_EFATAL
                                                           : err.code);
     }
-    observe_wrap_store(d);
+    observe_wrap_store(d, &d->metered, &d->store);
     atomic_store(&d->health.redis_up, 1);
     LOG(d->lg, LOG_INFO, "started", LOG_S("version", FOLLOWUPD_VERSION)
         LOG_S("policy_version", d->pol->version) LOG_I("rules", d->pol->nrules)
@@ -223,21 +250,20 @@ static void log_stats(struct daemon *d) {
         LOG_I("events", d->stats.events)
         LOG_I("untouched", d->bstats.untouched)
         LOG_I("dead_letters", d->stats.dead_letters)
-        LOG_I("produced", d->stats.produced)
-        LOG_I("confirmed", d->stats.confirmed)
-        LOG_I("store_conflicts", d->bstats.conflicts));
+        LOG_I("produced", atomic_load(&d->em.produced))
+        LOG_I("confirmed", atomic_load(&d->em.confirmed))
+        LOG_I("store_conflicts",
+              d->bstats.conflicts + atomic_load(&d->em.conflicts)));
 }
 
-/* A turn that holds events back this long is worth a line: it shows
- * whether intake or the emitter took the time. */
+/* A turn that holds events back this long is worth a line. */
 #define SLOW_TURN_MS 250
 
-static void log_slow_turn(struct daemon *d, int64_t t_in, int64_t t_emit,
-                          long records) {
-    int64_t end = daemon_now_ms();
-    if (end - t_in < SLOW_TURN_MS) return;
-    LOG(d->lg, LOG_WARN, "slow loop turn", LOG_I("intake_ms", t_emit - t_in)
-        LOG_I("emit_ms", end - t_emit) LOG_I("records", records));
+static void log_slow_turn(struct daemon *d, int64_t t_in, long records) {
+    int64_t ms = daemon_now_ms() - t_in;
+    if (ms < SLOW_TURN_MS) return;
+    LOG(d->lg, LOG_WARN, "slow loop turn", LOG_I("intake_ms", ms)
+        LOG_I("records", records));
 }
 
 static void replace_producer(struct daemon *d) {
@@ -246,7 +272,7 @@ static void replace_producer(struct daemon *d) {
     kafka_out_free(d->out);
     d->out = NULL;
     while (!(d->out = kafka_out_new(d->cfg, d->bootstrap, d->lg,
-                                    daemon_delivered, d, &err))) {
+                                    intake_delivered, d, &err))) {
         LOG(d->lg, LOG_ERROR, "cannot create the producer",
             LOG_S("error", err.msg));
         nap(BACKOFF_MAX_MS);
@@ -262,7 +288,7 @@ static void loop(struct daemon *d) {
         if (signals_take_reload()) reload_policy(d);
         if (kafka_out_broken(d->out)) replace_producer(d);
         if (b->n == 0)
-            kafka_in_poll(d->in, BATCH_MAX, emit_wants_turn(d) ? 0 : POLL_MS);
+            kafka_in_poll(d->in, BATCH_MAX, POLL_MS);
         else if (now < retry_at)
             nap(retry_at - now < POLL_MS ? retry_at - now : POLL_MS);
         int64_t t_in = daemon_now_ms(), records = b->n;
@@ -275,10 +301,7 @@ static void loop(struct daemon *d) {
             }
         }
         intake_settle(d);
-        int64_t t_emit = daemon_now_ms();
-        emit_turn(d, t_emit);
-        log_slow_turn(d, t_in, t_emit, records);
-        observe_store(d, daemon_now_ms());
+        log_slow_turn(d, t_in, records);
         if ((now = daemon_now_ms()) >= stats_at) {
             log_stats(d);
             stats_at = now + STATS_EVERY_MS;
@@ -295,11 +318,7 @@ static void stop(struct daemon *d) {
     LOG(d->lg, LOG_INFO, "stopping", LOG_I("batch_in_flight", b->n));
     if (b->n > 0) intake_batch(d, b);
     intake_drain(d);
-    int left = kafka_out_flush(d->out, FLUSH_MS);
-    if (left > 0)
-        LOG(d->lg, LOG_WARN, "messages not acknowledged at stop; "
-            "they stay in the outbox and are sent again", LOG_I("count", left));
-    emit_release(d);
+    emit_stop(d);
     if (kafka_in_commit(d->in, &err) < 0)
         LOG(d->lg, LOG_WARN, "final commit failed; events since the last "
             "commit will be read again", LOG_S("error", err.msg));
@@ -308,8 +327,8 @@ static void stop(struct daemon *d) {
 
 static void cleanup(struct daemon *d) {
     kafka_in_free(d->in);
+    emit_free(d);
     kafka_out_free(d->out); /* before the lists its reports point into */
-    emit_release(d);
     intake_release(d);
     store_close(&d->store);
     kafka_mock_free(d->mock);
@@ -325,6 +344,8 @@ static void cleanup(struct daemon *d) {
 int cmd_run(const struct cli_opts *o) {
     struct daemon d;
     memset(&d, 0, sizeof(d));
+    pthread_mutex_init(&d.pol_lock, NULL);
+    pthread_mutex_init(&d.outages.lock, NULL);
     int rc = start(&d, o);
     if (rc < 0) {
         loop(&d);
@@ -332,5 +353,7 @@ int cmd_run(const struct cli_opts *o) {
         rc = 0;
     }
     cleanup(&d);
+    pthread_mutex_destroy(&d.pol_lock);
+    pthread_mutex_destroy(&d.outages.lock);
     return rc;
 }

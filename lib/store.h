@@ -85,6 +85,14 @@ struct store {
  * queue for the outbox. Single-threaded, not durable. 0 / -1 ENOMEM. */
 int store_memory_open(struct store *out, struct fu_err *err);
 
+/* Make *s (a memory store just opened, nothing checked out) usable from
+ * two threads and *second a handle on it for the other one: every call
+ * then takes a lock, loads hand out copies and a save of a user the other
+ * handle saved since the load is a conflict. The store is freed when both
+ * handles are closed. 0, or -1 with err. */
+int store_memory_share(struct store *s, struct store *second,
+                       struct fu_err *err);
+
 /* The Redis store at url (redis://[:password@]host:port/db or
  * unix:///path.sock), keys prefixed with prefix. With scratch, every key
  * under prefix is deleted when the store is closed (simulate's dry runs).

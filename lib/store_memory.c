@@ -4,19 +4,26 @@
  * (due, seq, user) with lazy deletion: each user remembers the one entry
  * that is current, and stale heap entries are skipped when they surface.
  * The outbox is a FIFO of leased messages. Nothing here scans all users.
- * Not durable, single-threaded: a load never conflicts. */
+ * Not durable. Alone, a store is single-threaded and a load checks the
+ * state out, so a load never conflicts. Shared (store_memory_share: the
+ * daemon's intake and emitter threads), every call holds a lock, a load
+ * hands out a copy, and a save whose version is not the stored one is a
+ * conflict, as on Redis. */
 #include "store.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "hash.h"
+#include "state_codec.h"
 #include "timeutil.h"
 
 struct mem_user {
     char *user_id;
     struct user_state *st; /* NULL while checked out or when empty */
+    uint64_t version;      /* of the last save, kept when st is dropped */
     int indexed;           /* idx_due/idx_seq name the current heap entry */
     int64_t idx_due;
     uint64_t idx_seq;
@@ -43,6 +50,9 @@ struct mem_store {
     struct mem_outbox_item *outbox; /* FIFO: [head, n) are live */
     size_t outbox_head, noutbox, capoutbox;
     uint64_t next_outbox_id;
+    /* shared by two handles (store_memory_share) */
+    int shared, handles;
+    pthread_mutex_t lock;
 };
 
 /* ---- Users ---- */
@@ -132,17 +142,38 @@ static int heap_top_current(const struct heap_item *it) {
 
 /* ---- State ---- */
 
+/* A copy of st through the codec (shared stores hand out copies). */
+static struct user_state *state_copy(const struct user_state *st) {
+    struct fu_err err;
+    char *blob = state_encode(st);
+    struct user_state *copy = blob ? state_decode(blob, strlen(blob), &err)
+                                   : NULL;
+    free(blob);
+    if (copy) copy->version = st->version;
+    return copy;
+}
+
+/* User u's state for a caller: checked out when alone, copied when
+ * shared, new when there is none. NULL on ENOMEM. */
+static struct user_state *state_out(struct mem_store *ms, struct mem_user *u,
+                                    const char *user_id) {
+    struct user_state *st;
+    if (u && u->st && ms->shared) return state_copy(u->st);
+    if (u && u->st) {
+        st = u->st;
+        u->st = NULL;
+        return st;
+    }
+    if (!u || !(st = user_state_new(user_id))) return NULL;
+    st->version = u->version;
+    return st;
+}
+
 static int mem_load(void *ctx, const char *const *users, int n,
                     struct user_state **out, struct fu_err *err) {
     struct mem_store *ms = ctx;
     for (int i = 0; i < n; i++) {
-        struct mem_user *u = user_get(ms, users[i]);
-        out[i] = u ? u->st : NULL;
-        if (u && u->st) {
-            u->st = NULL; /* checked out */
-            continue;
-        }
-        if (!u || !(out[i] = user_state_new(users[i]))) {
+        if (!(out[i] = state_out(ms, user_get(ms, users[i]), users[i]))) {
             for (int j = 0; j < i; j++) user_state_free(out[j]);
             return fu_err_set(err, FU_ENOMEM, "out of memory");
         }
@@ -196,6 +227,11 @@ static int save_one(struct mem_store *ms, struct store_write *w) {
     struct user_state *st = w->st;
     struct mem_user *u = user_get(ms, st->user_id);
     int rc = u ? 0 : -1;
+    if (u && st->version != u->version) { /* saved by the other handle */
+        w->conflict = 1;
+        user_state_free(st);
+        return 0;
+    }
     for (int i = 0; rc == 0 && w->outbox && i < w->outbox->n; i++)
         rc = outbox_push(ms, &w->outbox->msgs[i]);
     if (rc < 0) {
@@ -203,7 +239,7 @@ static int save_one(struct mem_store *ms, struct store_write *w) {
         return -1;
     }
     user_state_free(u->st);
-    st->version++;
+    u->version = ++st->version;
     u->st = st;
     rc = reindex(ms, u, st);
     if (user_state_empty(st)) {
@@ -321,6 +357,13 @@ static int mem_outbox_confirm(void *ctx, const struct outbox_msg *msgs, int n,
 static void mem_free(void *ctx) {
     struct mem_store *ms = ctx;
     if (!ms) return;
+    if (ms->shared) {
+        pthread_mutex_lock(&ms->lock);
+        int last = --ms->handles == 0;
+        pthread_mutex_unlock(&ms->lock);
+        if (!last) return;
+        pthread_mutex_destroy(&ms->lock);
+    }
     for (size_t i = 0; i < ms->nbuckets; i++) {
         struct mem_user *u = ms->buckets[i], *next;
         for (; u; u = next) {
@@ -357,6 +400,61 @@ static int mem_stats(void *ctx, struct store_stats *out, struct fu_err *err) {
 static const struct store_ops mem_ops = {
     mem_load,         mem_save,           mem_next_due, mem_due_users,
     mem_outbox_claim, mem_outbox_confirm, mem_free,     mem_stats};
+
+/* ---- Shared: the same calls under the store's lock ---- */
+
+#define LOCKED(ctx, call)                                                    \
+    struct mem_store *ms = (ctx);                                            \
+    pthread_mutex_lock(&ms->lock);                                           \
+    int rc = (call);                                                         \
+    pthread_mutex_unlock(&ms->lock);                                         \
+    return rc
+
+static int sh_load(void *ctx, const char *const *users, int n,
+                   struct user_state **out, struct fu_err *err) {
+    LOCKED(ctx, mem_load(ms, users, n, out, err));
+}
+static int sh_save(void *ctx, struct store_write *w, int n,
+                   struct fu_err *err) {
+    LOCKED(ctx, mem_save(ms, w, n, err));
+}
+static int sh_next_due(void *ctx, int64_t until, char *buf, size_t size,
+                       int64_t *due, struct fu_err *err) {
+    LOCKED(ctx, mem_next_due(ms, until, buf, size, due, err));
+}
+static int sh_due_users(void *ctx, int64_t now, char **users, int max,
+                        struct fu_err *err) {
+    LOCKED(ctx, mem_due_users(ms, now, users, max, err));
+}
+static int sh_claim(void *ctx, int64_t now, int lease, struct outbox_msg *out,
+                    int max, struct fu_err *err) {
+    LOCKED(ctx, mem_outbox_claim(ms, now, lease, out, max, err));
+}
+static int sh_confirm(void *ctx, const struct outbox_msg *msgs, int n,
+                      struct fu_err *err) {
+    LOCKED(ctx, mem_outbox_confirm(ms, msgs, n, err));
+}
+static int sh_stats(void *ctx, struct store_stats *out, struct fu_err *err) {
+    LOCKED(ctx, mem_stats(ms, out, err));
+}
+
+static const struct store_ops shared_ops = {
+    sh_load,  sh_save,    sh_next_due, sh_due_users,
+    sh_claim, sh_confirm, mem_free,    sh_stats};
+
+int store_memory_share(struct store *s, struct store *second,
+                       struct fu_err *err) {
+    struct mem_store *ms = s->ctx;
+    if (s->ops != &mem_ops || ms->handles > 0)
+        return fu_err_set(err, FU_EINVAL, "not an unshared memory store");
+    if (pthread_mutex_init(&ms->lock, NULL) != 0)
+        return fu_err_set(err, FU_ENOMEM, "cannot create a lock");
+    ms->shared = 1;
+    ms->handles = 2;
+    s->ops = second->ops = &shared_ops;
+    second->ctx = ms;
+    return 0;
+}
 
 int store_memory_open(struct store *out, struct fu_err *err) {
     struct mem_store *ms = calloc(1, sizeof(*ms));
