@@ -7,14 +7,8 @@
 set -eu
 BUILD=${BUILD:-build}
 USERS=${1:-20000} PER=${2:-5} BATCH=${3:-500}
-T=$(mktemp -d)
-PORT=$(( 21000 + $$ % 20000 ))
-redis-server --port "$PORT" --bind 127.0.0.1 --save "" --appendonly no \
-    --dir "$T" --daemonize yes --pidfile "$T/pid" --logfile "$T/log"
-trap 'kill $(cat "$T/pid") 2>/dev/null; rm -rf "$T"' EXIT
-until redis-cli -p "$PORT" ping >/dev/null 2>&1; do sleep 0.05; done
-R="redis-cli -p $PORT"
 . bench/save_ceiling.sh
+bench_redis_start
 
 # events: user i, event j; one in five is a large transfer
 awk -v users="$USERS" -v per="$PER" 'BEGIN {

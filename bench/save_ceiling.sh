@@ -1,4 +1,17 @@
 # bench/save_ceiling.sh -- sourced by the benchmarks.
+# bench_redis_start: a redis-server of its own on a loopback port (no
+# persistence: the CPU-bound case) in a new temporary directory $T, gone
+# at exit; sets T, PORT and R (redis-cli for it).
+bench_redis_start() {
+    T=$(mktemp -d)
+    PORT=$(( 21000 + $$ % 20000 ))
+    redis-server --port "$PORT" --bind 127.0.0.1 --save "" --appendonly no \
+        --dir "$T" --daemonize yes --pidfile "$T/pid" --logfile "$T/log"
+    trap 'kill $(cat "$T/pid") 2>/dev/null; rm -rf "$T"' EXIT
+    until redis-cli -p "$PORT" ping >/dev/null 2>&1; do sleep 0.05; done
+    R="redis-cli -p $PORT"
+}
+
 # save_ceiling PORT PREFIX REQUESTS: print the calls/s redis-server on PORT
 # runs lib/lua/save.lua at, each call writing one new user of bucket 0
 # under key prefix PREFIX (so every call runs the whole script),
