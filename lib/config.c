@@ -32,12 +32,14 @@ static const char *const log_levels[] = {"debug", "info", "warn", "error",
 
 static int check_redis_url(const char *s, struct fu_err *err) {
     if ((!strncmp(s, "redis://", 8) && s[8]) ||
-        (!strncmp(s, "unix://", 7) && s[7]))
+        (!strncmp(s, "unix://", 7) && s[7]) ||
+        (!strncmp(s, "redis+cluster://", 16) && s[16]))
         return 0;
     return fu_err_set(err, FU_EINVAL,
                       "bad redis_url '%s': write "
-                      "redis://[:password@]host:port/db or "
-                      "unix:///path.sock",
+                      "redis://[:password@]host:port/db, "
+                      "unix:///path.sock or "
+                      "redis+cluster://host:port[,host:port...]",
                       s);
 }
 

@@ -6,10 +6,13 @@
  * save runs lib/lua/save.lua, which checks the version read and writes
  * state, index and outbox messages in one step, so every key a script
  * touches shares one hash slot and the scheme holds on Redis Cluster. A
- * batch is one pipelined round trip for loads and one for saves.
+ * batch is one pipelined round trip for loads and one for saves (one per
+ * master on a cluster: lib/redis_client.c routes each bucket's commands
+ * to the master of the bucket's slot).
  *
- * Errors: a connection error drops the context (hiredis cannot reuse it)
- * and reports FU_ETRANSIENT; the next call reconnects, with backoff.
+ * Errors: a lost connection, a cluster that is failing over or moving a
+ * slot (TRYAGAIN, CLUSTERDOWN) report FU_ETRANSIENT and the caller
+ * retries; the compare-and-set version makes a repeated save harmless.
  * NOSCRIPT (the script cache is empty after a restart or failover) loads
  * the scripts again and retries once. Key layout: docs/redis.md. */
 #include "store.h"
@@ -25,6 +28,7 @@
 #include <hiredis/hiredis.h>
 
 #include "hash.h"
+#include "redis_client.h"
 #include "state_codec.h"
 #include "timeutil.h"
 
@@ -32,24 +36,20 @@
 extern const char lua_save[], lua_claim[], lua_confirm[];
 
 #define REDIS_BUCKETS 64
-#define BACKOFF_MIN_MS 100
-#define BACKOFF_MAX_MS 5000
-#define IO_TIMEOUT_MS 5000
 #define KEY_MAX 600
 
 enum script { SCRIPT_SAVE, SCRIPT_CLAIM, SCRIPT_CONFIRM, SCRIPT_COUNT };
 
 struct rstore {
-    redisContext *c;
-    char *host, *path, *password;
-    int port, db;
+    struct redis_client *cl;
     char *prefix;
+    int slot[REDIS_BUCKETS]; /* the hash slot of each bucket's keys */
     char sha[SCRIPT_COUNT][41];
-    int64_t retry_at_ms; /* monotonic; no reconnect before */
-    int backoff_ms;
-    /* next_due's view of each bucket's earliest due (single writer) */
+    /* next_due's view of each bucket's earliest due (single writer),
+     * valid while no connection was lost (epoch) */
     int64_t head[REDIS_BUCKETS];
     int head_valid[REDIS_BUCKETS];
+    uint64_t epoch;
     int claim_cursor; /* outbox buckets are scanned round-robin */
     int scratch;      /* delete every key under prefix when closed */
 };
@@ -71,42 +71,14 @@ static void make_key(const struct rstore *rs, enum key_kind kind, int bucket,
 
 /* ---- Connection ---- */
 
-static int64_t mono_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void drop_conn(struct rstore *rs) {
-    if (!rs->c) return;
-    redisFree(rs->c);
-    rs->c = NULL;
-    rs->retry_at_ms = mono_ms() + rs->backoff_ms;
-    rs->backoff_ms = rs->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS
-                                                         : rs->backoff_ms * 2;
-    memset(rs->head_valid, 0, sizeof(rs->head_valid));
-}
-
-/* A command's reply, or NULL with err set (and the connection dropped
- * on I/O errors). An error reply is returned as such. */
-static redisReply *command(struct rstore *rs, struct fu_err *err,
-                           const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    redisReply *r = redisvCommand(rs->c, fmt, ap);
-    va_end(ap);
-    if (!r) {
-        fu_err_set(err, FU_ETRANSIENT, "redis: %s", rs->c->errstr);
-        drop_conn(rs);
-    }
-    return r;
-}
-
-static int load_scripts(struct rstore *rs, struct fu_err *err) {
+/* redis_connect_fn: load the scripts on a new connection (every master
+ * of a cluster has its own script cache). */
+static int load_scripts(void *ctx, redisContext *c, struct fu_err *err) {
+    struct rstore *rs = ctx;
     const char *src[SCRIPT_COUNT] = {lua_save, lua_claim, lua_confirm};
     for (int i = 0; i < SCRIPT_COUNT; i++) {
-        redisReply *r = command(rs, err, "SCRIPT LOAD %s", src[i]);
-        if (!r) return -1;
+        redisReply *r = redisCommand(c, "SCRIPT LOAD %s", src[i]);
+        if (!r) return fu_err_set(err, FU_ETRANSIENT, "redis: %s", c->errstr);
         int ok = r->type == REDIS_REPLY_STRING && r->len == 40;
         if (ok) memcpy(rs->sha[i], r->str, 41);
         freeReplyObject(r);
@@ -115,135 +87,20 @@ static int load_scripts(struct rstore *rs, struct fu_err *err) {
     return 0;
 }
 
-/* AUTH and SELECT on a fresh connection. */
-static int handshake(struct rstore *rs, struct fu_err *err) {
-    redisReply *r = NULL;
-    if (rs->password) {
-        r = command(rs, err, "AUTH %s", rs->password);
-        if (!r) return -1;
-        int bad = r->type == REDIS_REPLY_ERROR;
-        freeReplyObject(r);
-        if (bad) return fu_err_set(err, FU_EINVAL, "redis: authentication failed");
-    }
-    if (rs->db) {
-        r = command(rs, err, "SELECT %d", rs->db);
-        if (!r) return -1;
-        int bad = r->type == REDIS_REPLY_ERROR;
-        freeReplyObject(r);
-        if (bad) return fu_err_set(err, FU_EINVAL, "redis: cannot select db %d", rs->db);
-    }
-    return load_scripts(rs, err);
-}
-
-/* Make sure there is a connection; reconnects after the backoff. */
 static int ensure_conn(struct rstore *rs, struct fu_err *err) {
-    struct timeval tv = {IO_TIMEOUT_MS / 1000, (IO_TIMEOUT_MS % 1000) * 1000};
-    if (rs->c) return 0;
-    if (mono_ms() < rs->retry_at_ms)
-        return fu_err_set(err, FU_ETRANSIENT, "redis: unreachable, retrying");
-    rs->c = rs->path ? redisConnectUnixWithTimeout(rs->path, tv)
-                     : redisConnectWithTimeout(rs->host, rs->port, tv);
-    if (!rs->c || rs->c->err) {
-        fu_err_set(err, FU_ETRANSIENT, "redis: cannot connect: %s",
-                   rs->c ? rs->c->errstr : "out of memory");
-        if (!rs->c) return -1;
-        drop_conn(rs);
-        return -1;
-    }
-    redisSetTimeout(rs->c, tv);
-    if (handshake(rs, err) < 0) {
-        drop_conn(rs);
-        return -1;
-    }
-    rs->backoff_ms = BACKOFF_MIN_MS;
-    return 0;
+    return redis_client_ensure(rs->cl, err);
 }
 
-/* ---- Pipelines ---- */
-
-/* One command of a pipeline, built argument by argument. */
-struct cmd {
-    int argc, cap;
-    const char **argv;
-    size_t *lens;
-    char **owned; /* strings this command frees */
-    int nowned;
-};
-
-static int cmd_arg(struct cmd *c, const char *s, size_t len) {
-    if (c->argc == c->cap) {
-        int n = c->cap ? c->cap * 2 : 16;
-        const char **na = realloc(c->argv, sizeof(*na) * (size_t)n);
-        if (!na) return -1;
-        c->argv = na;
-        size_t *nl = realloc(c->lens, sizeof(*nl) * (size_t)n);
-        if (!nl) return -1;
-        c->lens = nl;
-        c->cap = n;
-    }
-    c->argv[c->argc] = s;
-    c->lens[c->argc++] = len;
-    return 0;
-}
-
-static int cmd_str(struct cmd *c, const char *s) { return cmd_arg(c, s, strlen(s)); }
-
-/* Add a malloc'd string as an argument; the command frees it. */
-static int cmd_take(struct cmd *c, char *s) {
-    if (!s) return -1;
-    char **no = realloc(c->owned, sizeof(*no) * (size_t)(c->nowned + 1));
-    if (!no) {
-        free(s);
-        return -1;
-    }
-    c->owned = no;
-    c->owned[c->nowned++] = s;
-    return cmd_str(c, s);
-}
-
-/* Add a copy of s as an argument (keys built in a stack buffer). */
-static int cmd_copy(struct cmd *c, const char *s) { return cmd_take(c, strdup(s)); }
-
-static int cmd_fmt(struct cmd *c, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static int cmd_fmt(struct cmd *c, const char *fmt, ...) {
-    char buf[KEY_MAX];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof(buf), fmt, ap);
-    va_end(ap);
-    return cmd_take(c, strdup(buf));
-}
-
-static void cmd_release(struct cmd *c) {
-    for (int i = 0; i < c->nowned; i++) free(c->owned[i]);
-    free(c->owned);
-    free(c->argv);
-    free(c->lens);
-    memset(c, 0, sizeof(*c));
-}
-
-/* Send cmds[0..n) in one round trip; replies[i] for each (error replies
- * included). -1 with err (connection dropped) on I/O failure. */
-static int pipeline(struct rstore *rs, struct cmd *cmds, int n,
+static int pipeline(struct rstore *rs, struct redis_cmd *cmds, int n,
                     redisReply **replies, struct fu_err *err) {
-    int i = 0;
-    memset(replies, 0, sizeof(*replies) * (size_t)n);
-    for (; i < n; i++)
-        if (redisAppendCommandArgv(rs->c, cmds[i].argc, cmds[i].argv,
-                                   cmds[i].lens) != REDIS_OK)
-            break;
-    for (int j = 0; i == n && j < n; j++) {
-        void *r = NULL;
-        if (redisGetReply(rs->c, &r) != REDIS_OK) break;
-        replies[j] = r;
-    }
-    if (i == n && !rs->c->err) return 0;
-    fu_err_set(err, FU_ETRANSIENT, "redis: %s", rs->c->errstr);
-    for (int j = 0; j < n; j++) freeReplyObject(replies[j]);
-    memset(replies, 0, sizeof(*replies) * (size_t)n);
-    drop_conn(rs);
-    return -1;
+    return redis_client_pipeline(rs->cl, cmds, n, replies, err);
+}
+
+/* A new command addressed to bucket b's slot. */
+static struct redis_cmd *for_bucket(struct rstore *rs, struct redis_cmd *c,
+                                    int b) {
+    c->slot = rs->slot[b];
+    return c;
 }
 
 static int is_noscript(const redisReply *r) {
@@ -253,7 +110,7 @@ static int is_noscript(const redisReply *r) {
 /* n commands and their replies, allocated and freed together. */
 struct pipe {
     int n;
-    struct cmd *cmds;
+    struct redis_cmd *cmds;
     redisReply **replies;
 };
 
@@ -268,7 +125,7 @@ static int pipe_init(struct pipe *p, int n, struct fu_err *err) {
 
 static void pipe_release(struct pipe *p) {
     for (int i = 0; i < p->n; i++) {
-        if (p->cmds) cmd_release(&p->cmds[i]);
+        if (p->cmds) redis_cmd_release(&p->cmds[i]);
         if (p->replies) freeReplyObject(p->replies[i]);
     }
     free(p->cmds);
@@ -282,11 +139,12 @@ static int oom(struct fu_err *err) {
 
 /* ---- Load ---- */
 
-static int build_load(struct rstore *rs, const char *user, struct cmd *c) {
+static int build_load(struct rstore *rs, const char *user, struct redis_cmd *c) {
     char key[KEY_MAX];
-    make_key(rs, KEY_USER, bucket_of(user), user, key);
-    return cmd_str(c, "HMGET") | cmd_copy(c, key) | cmd_str(c, "v") |
-           cmd_str(c, "s");
+    int b = bucket_of(user);
+    make_key(rs, KEY_USER, b, user, key);
+    return redis_cmd_str(for_bucket(rs, c, b), "HMGET") | redis_cmd_copy(c, key) | redis_cmd_str(c, "v") |
+           redis_cmd_str(c, "s");
 }
 
 /* The state in reply r (HMGET v s) of user; NULL with err. */
@@ -336,51 +194,52 @@ out:
 /* ---- Save ---- */
 
 /* One write's arguments to save.lua (see the script). */
-static int save_args(const struct store_write *w, struct cmd *c) {
+static int save_args(const struct store_write *w, struct redis_cmd *c) {
     const struct user_state *st = w->st;
     int n = w->outbox ? w->outbox->n : 0, rc = 0;
     int64_t due;
     uint64_t seq;
-    rc |= cmd_fmt(c, "%" PRIu64, st->version);
-    rc |= user_state_empty(st) ? cmd_str(c, "") : cmd_take(c, state_encode(st));
-    rc |= cmd_fmt(c, "%" PRId64, w->ttl > 0 ? w->ttl : 1);
-    rc |= cmd_str(c, st->user_id);
+    rc |= redis_cmd_fmt(c, "%" PRIu64, st->version);
+    rc |= user_state_empty(st) ? redis_cmd_str(c, "") : redis_cmd_take(c, state_encode(st));
+    rc |= redis_cmd_fmt(c, "%" PRId64, w->ttl > 0 ? w->ttl : 1);
+    rc |= redis_cmd_str(c, st->user_id);
     if (user_state_next_due(st, &due, &seq))
-        rc |= cmd_fmt(c, "%" PRId64, due);
+        rc |= redis_cmd_fmt(c, "%" PRId64, due);
     else
-        rc |= cmd_str(c, "");
-    rc |= cmd_fmt(c, "%d", n);
+        rc |= redis_cmd_str(c, "");
+    rc |= redis_cmd_fmt(c, "%d", n);
     for (int i = 0; i < n; i++)
-        rc |= cmd_take(c, outbox_encode(&w->outbox->msgs[i]));
+        rc |= redis_cmd_take(c, outbox_encode(&w->outbox->msgs[i]));
     return rc;
 }
 
 /* EVALSHA save.lua for the writes w[idx[0..m)], all of bucket b. */
 static int build_save(struct rstore *rs, int b, const struct store_write *w,
-                      const int *idx, int m, struct cmd *c) {
+                      const int *idx, int m, struct redis_cmd *c) {
     char key[KEY_MAX];
-    int rc = cmd_str(c, "EVALSHA") | cmd_str(c, rs->sha[SCRIPT_SAVE]) |
-             cmd_fmt(c, "%d", 4 + m);
+    int rc = redis_cmd_str(for_bucket(rs, c, b), "EVALSHA") |
+             redis_cmd_str(c, rs->sha[SCRIPT_SAVE]) |
+             redis_cmd_fmt(c, "%d", 4 + m);
     for (int k = KEY_DUE; k <= KEY_OB_ID; k++) {
         make_key(rs, (enum key_kind)k, b, NULL, key);
-        rc |= cmd_copy(c, key);
+        rc |= redis_cmd_copy(c, key);
     }
     for (int i = 0; i < m; i++) {
         make_key(rs, KEY_USER, b, w[idx[i]].st->user_id, key);
-        rc |= cmd_copy(c, key);
+        rc |= redis_cmd_copy(c, key);
     }
     for (int i = 0; i < m; i++) rc |= save_args(&w[idx[i]], c);
     return rc;
 }
 
 /* Run the save commands (NOSCRIPT: load the scripts, run those again). */
-static int run_saves(struct rstore *rs, struct cmd *cmds, int n,
+static int run_saves(struct rstore *rs, struct redis_cmd *cmds, int n,
                      redisReply **replies, struct fu_err *err) {
     if (pipeline(rs, cmds, n, replies, err) < 0) return -1;
     int again = 0;
     for (int i = 0; i < n; i++) again |= is_noscript(replies[i]);
     if (!again) return 0;
-    if (load_scripts(rs, err) < 0) return -1;
+    if (redis_client_each(rs->cl, load_scripts, rs, err) < 0) return -1;
     for (int i = 0; i < n; i++) {
         if (!is_noscript(replies[i])) continue;
         freeReplyObject(replies[i]);
@@ -472,17 +331,21 @@ out:
 
 /* Refresh next_due's view of the buckets it has not seen since a write. */
 static int refresh_heads(struct rstore *rs, struct fu_err *err) {
-    struct cmd cmds[REDIS_BUCKETS];
+    struct redis_cmd cmds[REDIS_BUCKETS];
     redisReply *replies[REDIS_BUCKETS];
     int idx[REDIS_BUCKETS], n = 0, rc = 0;
     char key[KEY_MAX];
     memset(cmds, 0, sizeof(cmds));
+    if (rs->epoch != redis_client_epoch(rs->cl)) { /* Redis may have restarted */
+        memset(rs->head_valid, 0, sizeof(rs->head_valid));
+        rs->epoch = redis_client_epoch(rs->cl);
+    }
     for (int b = 0; b < REDIS_BUCKETS; b++) {
         if (rs->head_valid[b]) continue;
         make_key(rs, KEY_DUE, b, NULL, key);
-        if (cmd_str(&cmds[n], "ZRANGE") | cmd_copy(&cmds[n], key) |
-            cmd_str(&cmds[n], "0") | cmd_str(&cmds[n], "0") |
-            cmd_str(&cmds[n], "WITHSCORES"))
+        if (redis_cmd_str(for_bucket(rs, &cmds[n], b), "ZRANGE") | redis_cmd_copy(&cmds[n], key) |
+            redis_cmd_str(&cmds[n], "0") | redis_cmd_str(&cmds[n], "0") |
+            redis_cmd_str(&cmds[n], "WITHSCORES"))
             rc = oom(err);
         idx[n++] = b;
     }
@@ -496,7 +359,7 @@ static int refresh_heads(struct rstore *rs, struct fu_err *err) {
             rs->head_valid[idx[i]] = 1;
         }
         if (rc == 0) freeReplyObject(replies[i]);
-        cmd_release(&cmds[i]);
+        redis_cmd_release(&cmds[i]);
     }
     return rc;
 }
@@ -506,7 +369,8 @@ static char **users_due_at(struct rstore *rs, int b, int64_t t,
                            struct fu_err *err) {
     char key[KEY_MAX];
     make_key(rs, KEY_DUE, b, NULL, key);
-    redisReply *r = command(rs, err, "ZRANGEBYSCORE %s %lld %lld", key,
+    redisReply *r = redis_client_command(rs->cl, rs->slot[b], err,
+                                         "ZRANGEBYSCORE %s %lld %lld", key,
                             (long long)t, (long long)t);
     if (!r) return NULL;
     char **users = calloc(r->elements + 1, sizeof(char *));
@@ -561,7 +425,7 @@ static int rs_next_due(void *ctx, int64_t until, char *buf, size_t size,
 static int rs_due_users(void *ctx, int64_t now, char **users, int max,
                         struct fu_err *err) {
     struct rstore *rs = ctx;
-    struct cmd cmds[REDIS_BUCKETS];
+    struct redis_cmd cmds[REDIS_BUCKETS];
     redisReply *replies[REDIS_BUCKETS];
     char key[KEY_MAX];
     int n = 0, rc = 0;
@@ -569,10 +433,10 @@ static int rs_due_users(void *ctx, int64_t now, char **users, int max,
     memset(cmds, 0, sizeof(cmds));
     for (int b = 0; b < REDIS_BUCKETS; b++) {
         make_key(rs, KEY_DUE, b, NULL, key);
-        if (cmd_str(&cmds[b], "ZRANGEBYSCORE") | cmd_copy(&cmds[b], key) |
-            cmd_str(&cmds[b], "-inf") | cmd_fmt(&cmds[b], "%lld", (long long)now) |
-            cmd_str(&cmds[b], "LIMIT") | cmd_str(&cmds[b], "0") |
-            cmd_fmt(&cmds[b], "%d", max))
+        if (redis_cmd_str(for_bucket(rs, &cmds[b], b), "ZRANGEBYSCORE") | redis_cmd_copy(&cmds[b], key) |
+            redis_cmd_str(&cmds[b], "-inf") | redis_cmd_fmt(&cmds[b], "%lld", (long long)now) |
+            redis_cmd_str(&cmds[b], "LIMIT") | redis_cmd_str(&cmds[b], "0") |
+            redis_cmd_fmt(&cmds[b], "%d", max))
             rc = oom(err);
     }
     if (rc == 0) rc = pipeline(rs, cmds, REDIS_BUCKETS, replies, err);
@@ -582,7 +446,7 @@ static int rs_due_users(void *ctx, int64_t now, char **users, int max,
                            n < max; i++)
             if ((users[n] = strdup(r->element[i]->str))) n++;
         if (rc == 0) freeReplyObject(replies[b]);
-        cmd_release(&cmds[b]);
+        redis_cmd_release(&cmds[b]);
     }
     return rc < 0 ? -1 : n;
 }
@@ -599,9 +463,9 @@ static int claim_quotas(struct rstore *rs, int64_t now, int max,
     if (pipe_init(&p, REDIS_BUCKETS, err) < 0) goto out;
     for (int b = 0; b < REDIS_BUCKETS; b++) {
         make_key(rs, KEY_OB_ORDER, b, NULL, key);
-        if (cmd_str(&p.cmds[b], "ZCOUNT") | cmd_copy(&p.cmds[b], key) |
-            cmd_str(&p.cmds[b], "-inf") |
-            cmd_fmt(&p.cmds[b], "%lld", (long long)now)) {
+        if (redis_cmd_str(for_bucket(rs, &p.cmds[b], b), "ZCOUNT") | redis_cmd_copy(&p.cmds[b], key) |
+            redis_cmd_str(&p.cmds[b], "-inf") |
+            redis_cmd_fmt(&p.cmds[b], "%lld", (long long)now)) {
             oom(err);
             goto out;
         }
@@ -661,14 +525,15 @@ static int rs_outbox_claim(void *ctx, int64_t now, int lease,
     if (nb == 0) return 0;
     if (pipe_init(&p, nb, err) < 0) goto fail;
     for (int i = 0; i < nb; i++) {
-        struct cmd *c = &p.cmds[i];
+        struct redis_cmd *c = &p.cmds[i];
         make_key(rs, KEY_OB_ORDER, bucket[i], NULL, order);
         make_key(rs, KEY_OB_MSGS, bucket[i], NULL, msgs);
-        if (cmd_str(c, "EVALSHA") | cmd_str(c, rs->sha[SCRIPT_CLAIM]) |
-            cmd_str(c, "2") | cmd_copy(c, order) | cmd_copy(c, msgs) |
-            cmd_fmt(c, "%lld", (long long)now) |
-            cmd_fmt(c, "%lld", (long long)(now + lease)) |
-            cmd_fmt(c, "%d", quota[bucket[i]])) {
+        if (redis_cmd_str(for_bucket(rs, c, bucket[i]), "EVALSHA") |
+            redis_cmd_str(c, rs->sha[SCRIPT_CLAIM]) |
+            redis_cmd_str(c, "2") | redis_cmd_copy(c, order) | redis_cmd_copy(c, msgs) |
+            redis_cmd_fmt(c, "%lld", (long long)now) |
+            redis_cmd_fmt(c, "%lld", (long long)(now + lease)) |
+            redis_cmd_fmt(c, "%d", quota[bucket[i]])) {
             oom(err);
             goto fail;
         }
@@ -695,15 +560,16 @@ static int id_bucket(const char *id) {
 
 /* EVALSHA confirm.lua for every message of bucket b among msgs. */
 static int build_confirm(struct rstore *rs, int b, const struct outbox_msg *msgs,
-                         int n, struct cmd *c) {
+                         int n, struct redis_cmd *c) {
     char order[KEY_MAX], keys[KEY_MAX];
     make_key(rs, KEY_OB_ORDER, b, NULL, order);
     make_key(rs, KEY_OB_MSGS, b, NULL, keys);
-    int rc = cmd_str(c, "EVALSHA") | cmd_str(c, rs->sha[SCRIPT_CONFIRM]) |
-             cmd_str(c, "2") | cmd_copy(c, order) | cmd_copy(c, keys);
+    int rc = redis_cmd_str(for_bucket(rs, c, b), "EVALSHA") |
+             redis_cmd_str(c, rs->sha[SCRIPT_CONFIRM]) |
+             redis_cmd_str(c, "2") | redis_cmd_copy(c, order) | redis_cmd_copy(c, keys);
     for (int i = 0; i < n; i++)
         if (id_bucket(msgs[i].id) == b)
-            rc |= cmd_str(c, strchr(msgs[i].id, '/') + 1);
+            rc |= redis_cmd_str(c, strchr(msgs[i].id, '/') + 1);
     return rc;
 }
 
@@ -742,29 +608,33 @@ out:
 static int stats_scan(struct rstore *rs, struct pipe *p, struct fu_err *err) {
     char key[KEY_MAX];
     for (int b = 0; b < REDIS_BUCKETS; b++) {
-        struct cmd *c = &p->cmds[3 * b];
+        struct redis_cmd *c = &p->cmds[3 * b];
         make_key(rs, KEY_DUE, b, NULL, key);
-        if (cmd_str(&c[0], "ZRANGE") | cmd_copy(&c[0], key) |
-            cmd_str(&c[0], "0") | cmd_str(&c[0], "0") |
-            cmd_str(&c[0], "WITHSCORES"))
+        for (int k = 0; k < 3; k++) for_bucket(rs, &c[k], b);
+        if (redis_cmd_str(&c[0], "ZRANGE") | redis_cmd_copy(&c[0], key) |
+            redis_cmd_str(&c[0], "0") | redis_cmd_str(&c[0], "0") |
+            redis_cmd_str(&c[0], "WITHSCORES"))
             return oom(err);
         make_key(rs, KEY_OB_ORDER, b, NULL, key);
-        if (cmd_str(&c[1], "ZCARD") | cmd_copy(&c[1], key) |
-            cmd_str(&c[2], "ZRANGE") | cmd_copy(&c[2], key) |
-            cmd_str(&c[2], "0") | cmd_str(&c[2], "0"))
+        if (redis_cmd_str(&c[1], "ZCARD") | redis_cmd_copy(&c[1], key) |
+            redis_cmd_str(&c[2], "ZRANGE") | redis_cmd_copy(&c[2], key) |
+            redis_cmd_str(&c[2], "0") | redis_cmd_str(&c[2], "0"))
             return oom(err);
     }
     return pipeline(rs, p->cmds, p->n, p->replies, err);
 }
 
-/* The `at` of outbox message id of bucket b, or TIME_NONE. */
+/* The `at` of outbox message id of bucket b, or TIME_NONE; *failed set
+ * when the call failed. */
 static int64_t outbox_at(struct rstore *rs, int b, const char *id,
-                         struct fu_err *err) {
+                         int *failed, struct fu_err *err) {
     char key[KEY_MAX];
     struct out_msg m;
     int64_t at = TIME_NONE;
     make_key(rs, KEY_OB_MSGS, b, NULL, key);
-    redisReply *r = command(rs, err, "HGET %s %s", key, id);
+    redisReply *r = redis_client_command(rs->cl, rs->slot[b], err,
+                                         "HGET %s %s", key, id);
+    if (!r) *failed = 1;
     if (r && r->type == REDIS_REPLY_STRING &&
         outbox_decode(r->str, r->len, &m) == 0) {
         at = m.at;
@@ -778,7 +648,7 @@ static int64_t outbox_at(struct rstore *rs, int b, const char *id,
 static int rs_stats(void *ctx, struct store_stats *out, struct fu_err *err) {
     struct rstore *rs = ctx;
     struct pipe p;
-    int rc = -1;
+    int rc = -1, failed = 0;
     out->outbox_depth = 0;
     out->oldest_due = out->oldest_outbox = TIME_NONE;
     if (pipe_init(&p, 3 * REDIS_BUCKETS, err) < 0 || ensure_conn(rs, err) < 0 ||
@@ -794,13 +664,14 @@ static int rs_stats(void *ctx, struct store_stats *out, struct fu_err *err) {
         }
         if (n->type == REDIS_REPLY_INTEGER) out->outbox_depth += n->integer;
         if (first->type == REDIS_REPLY_ARRAY && first->elements == 1) {
-            int64_t at = outbox_at(rs, b, first->element[0]->str, err);
+            int64_t at = outbox_at(rs, b, first->element[0]->str, &failed,
+                                   err);
             if (at != TIME_NONE &&
                 (out->oldest_outbox == TIME_NONE || at < out->oldest_outbox))
                 out->oldest_outbox = at;
         }
     }
-    rc = rs->c ? 0 : -1; /* an HGET may have lost the connection */
+    rc = failed ? -1 : 0;
 out:
     pipe_release(&p);
     return rc;
@@ -808,66 +679,47 @@ out:
 
 /* ---- Lifecycle ---- */
 
-/* Delete every key under the prefix (a scratch namespace), best effort. */
-static void purge(struct rstore *rs) {
+/* Delete every key under the prefix (a scratch namespace) on one
+ * master, best effort; -1 when a call failed. */
+static int purge_master(struct rstore *rs, int master) {
     char cursor[32] = "0", match[KEY_MAX];
     struct fu_err err;
     snprintf(match, sizeof(match), "%s*", rs->prefix);
     do {
-        if (ensure_conn(rs, &err) < 0) return;
-        redisReply *r = command(rs, &err, "SCAN %s MATCH %s COUNT 1000",
-                                cursor, match);
+        redisReply *r = redis_client_master_command(
+            rs->cl, master, &err, "SCAN %s MATCH %s COUNT 1000", cursor, match);
         if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
             freeReplyObject(r);
-            return;
+            return -1;
         }
         snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
         const redisReply *keys = r->element[1];
-        for (size_t i = 0; i < keys->elements; i++)
-            freeReplyObject(command(rs, &err, "DEL %s", keys->element[i]->str));
+        for (size_t i = 0; i < keys->elements; i++) {
+            const redisReply *k = keys->element[i];
+            freeReplyObject(redis_client_command(
+                rs->cl, redis_key_slot(k->str, k->len), &err, "DEL %b",
+                k->str, k->len));
+        }
         freeReplyObject(r);
-    } while (strcmp(cursor, "0") != 0 && rs->c);
+    } while (strcmp(cursor, "0") != 0);
+    return 0;
+}
+
+static void purge(struct rstore *rs) {
+    struct fu_err err;
+    if (ensure_conn(rs, &err) < 0) return;
+    int masters = redis_client_masters(rs->cl);
+    for (int i = 0; i < masters; i++)
+        if (purge_master(rs, i) < 0) return;
 }
 
 static void rs_free(void *ctx) {
     struct rstore *rs = ctx;
     if (!rs) return;
-    if (rs->scratch) purge(rs);
-    if (rs->c) redisFree(rs->c);
-    free(rs->host);
-    free(rs->path);
-    free(rs->password);
+    if (rs->scratch && rs->cl) purge(rs);
+    redis_client_free(rs->cl);
     free(rs->prefix);
     free(rs);
-}
-
-/* redis://[:password@]host[:port][/db] or unix:///path.sock */
-static int parse_url(struct rstore *rs, const char *url, struct fu_err *err) {
-    const char *p;
-    rs->port = 6379;
-    if (!strncmp(url, "unix://", 7)) {
-        rs->path = strdup(url + 7);
-        return rs->path && rs->path[0] == '/' ? 0
-               : fu_err_set(err, FU_EINVAL, "bad redis url: write unix:///path/to/redis.sock");
-    }
-    if (strncmp(url, "redis://", 8))
-        return fu_err_set(err, FU_EINVAL, "bad redis url: write redis://[:password@]host:port/db");
-    p = url + 8;
-    const char *at = strchr(p, '@');
-    if (at) {
-        if (*p == ':') p++;
-        rs->password = strndup(p, (size_t)(at - p));
-        p = at + 1;
-    }
-    size_t hl = strcspn(p, ":/");
-    rs->host = strndup(p, hl);
-    p += hl;
-    if (*p == ':') rs->port = (int)strtol(p + 1, (char **)&p, 10);
-    if (*p == '/') rs->db = (int)strtol(p + 1, (char **)&p, 10);
-    if (!rs->host || !rs->host[0] || *p || rs->port <= 0 || rs->port > 65535 ||
-        rs->db < 0)
-        return fu_err_set(err, FU_EINVAL, "bad redis url: write redis://[:password@]host:port/db");
-    return 0;
 }
 
 static const struct store_ops redis_ops = {
@@ -878,10 +730,19 @@ int store_redis_open(struct store *out, const char *url, const char *prefix,
                      int scratch, struct fu_err *err) {
     struct rstore *rs = calloc(1, sizeof(*rs));
     if (!rs) return fu_err_set(err, FU_ENOMEM, "out of memory");
-    rs->backoff_ms = BACKOFF_MIN_MS;
     rs->scratch = scratch;
     rs->prefix = strdup(prefix ? prefix : "fu:");
-    if (!rs->prefix || parse_url(rs, url, err) < 0 || ensure_conn(rs, err) < 0) {
+    if (!rs->prefix) {
+        rs_free(rs);
+        return fu_err_set(err, FU_ENOMEM, "out of memory");
+    }
+    for (int b = 0; b < REDIS_BUCKETS; b++) {
+        char tag[8];
+        int len = snprintf(tag, sizeof(tag), "{b%02d}", b);
+        rs->slot[b] = redis_key_slot(tag, (size_t)len);
+    }
+    if (!(rs->cl = redis_client_new(url, load_scripts, rs, err)) ||
+        ensure_conn(rs, err) < 0) {
         rs_free(rs);
         return -1;
     }

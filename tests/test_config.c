@@ -195,7 +195,8 @@ static const struct err_case err_cases[] = {
      "not durable)"},
     {"state: {redis_url: \"localhost:6379\"}\n",
      "1:20: bad redis_url 'localhost:6379': write "
-     "redis://[:password@]host:port/db or unix:///path.sock"},
+     "redis://[:password@]host:port/db, unix:///path.sock or "
+     "redis+cluster://host:port[,host:port...]"},
     {"http: {listen: localhost}\n",
      "1:16: bad listen address 'localhost': write HOST:PORT, e.g. "
      "127.0.0.1:9464"},
