@@ -45,7 +45,7 @@ TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 TOOL_BINS := $(BUILD)/tests/tools/jsonl_match $(BUILD)/tests/tools/taskid \
              $(BUILD)/tests/tools/feed $(BUILD)/tests/tools/store_check \
              $(BUILD)/tests/tools/kmock $(BUILD)/tests/tools/kafka_tool \
-             $(BUILD)/tests/tools/e2e_check
+             $(BUILD)/tests/tools/e2e_check $(BUILD)/tests/tools/cluster_check
 LIBA := $(BUILD)/libfollowupd.a
 
 .PHONY: all clean deps test unit asan valgrind demo bench bench-curves fmt

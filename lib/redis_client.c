@@ -303,43 +303,66 @@ static int get_reply(redisContext *c, redisReply **out) {
     return 0;
 }
 
-/* One wave: send every command i with todo[i] to node[i] (ASKING first
- * where asking[i]), all nodes written before any is read; replies[i]
- * filled. -1 with err when a connection failed. */
+/* Whether node k has a command of this wave. */
+static int wave_uses(int k, int n, const int *todo, const int *node) {
+    for (int i = 0; i < n; i++)
+        if (todo[i] && node[i] == k) return 1;
+    return 0;
+}
+
+/* Write node k's commands of this wave (ASKING first where asked). */
+static int wave_write(struct redis_client *cl, int k, struct redis_cmd *cmds,
+                      int n, const int *todo, const int *node,
+                      const int *asking, struct fu_err *err) {
+    if (node_connect(cl, k, err) < 0) return -1;
+    redisContext *c = cl->nodes[k].c;
+    for (int i = 0; i < n; i++)
+        if (todo[i] && node[i] == k && append(c, &cmds[i], asking[i]) < 0)
+            return fu_err_set(err, FU_ETRANSIENT, "redis: %s", c->errstr);
+    if (flush(c) < 0)
+        return fu_err_set(err, FU_ETRANSIENT, "redis: %s", c->errstr);
+    return 0;
+}
+
+/* Read node k's replies of this wave into replies[]. */
+static int wave_read(struct redis_client *cl, int k, int n, const int *todo,
+                     const int *node, const int *asking, redisReply **replies,
+                     struct fu_err *err) {
+    redisContext *c = cl->nodes[k].c;
+    for (int i = 0; i < n; i++) {
+        if (!todo[i] || node[i] != k) continue;
+        redisReply *ok = NULL;
+        int rc = (asking[i] && get_reply(c, &ok) < 0) ||
+                 get_reply(c, &replies[i]) < 0;
+        freeReplyObject(ok);
+        if (rc) return fu_err_set(err, FU_ETRANSIENT, "redis: %s", c->errstr);
+    }
+    return 0;
+}
+
+/* One wave: send every command i with todo[i] to node[i], every node
+ * written before any is read (so the masters work at once); replies[i]
+ * filled. -1 with err when a connection failed: then every connection
+ * with replies still unread is dropped too, since a reply read later
+ * would answer the wrong command. */
 static int wave(struct redis_client *cl, struct redis_cmd *cmds, int n,
                 const int *todo, const int *node, const int *asking,
                 redisReply **replies, struct fu_err *err) {
-    for (int k = 0; k < cl->nnodes; k++) {
-        int used = 0;
-        for (int i = 0; i < n; i++) used |= todo[i] && node[i] == k;
-        if (!used) continue;
-        if (node_connect(cl, k, err) < 0) return -1;
-        redisContext *c = cl->nodes[k].c;
-        for (int i = 0; i < n; i++)
-            if (todo[i] && node[i] == k && append(c, &cmds[i], asking[i]) < 0)
-                goto io;
-        if (flush(c) < 0) goto io;
-        continue;
-    io:
-        fu_err_set(err, FU_ETRANSIENT, "redis: %s", c->errstr);
-        node_drop(cl, &cl->nodes[k]);
-        return -1;
+    char unread[NODES_MAX] = {0};
+    int rc = 0;
+    for (int k = 0; k < cl->nnodes && rc == 0; k++) {
+        if (!wave_uses(k, n, todo, node)) continue;
+        unread[k] = 1;
+        rc = wave_write(cl, k, cmds, n, todo, node, asking, err);
     }
-    for (int k = 0; k < cl->nnodes; k++) {
-        redisContext *c = cl->nodes[k].c;
-        for (int i = 0; i < n; i++) {
-            if (!todo[i] || node[i] != k) continue;
-            redisReply *ok = NULL;
-            if ((asking[i] && get_reply(c, &ok) < 0) ||
-                get_reply(c, &replies[i]) < 0) {
-                fu_err_set(err, FU_ETRANSIENT, "redis: %s", c->errstr);
-                node_drop(cl, &cl->nodes[k]);
-                return -1;
-            }
-            freeReplyObject(ok);
-        }
+    for (int k = 0; k < cl->nnodes && rc == 0; k++) {
+        if (!unread[k]) continue;
+        rc = wave_read(cl, k, n, todo, node, asking, replies, err);
+        if (rc == 0) unread[k] = 0;
     }
-    return 0;
+    for (int k = 0; rc < 0 && k < cl->nnodes; k++)
+        if (unread[k]) node_drop(cl, &cl->nodes[k]);
+    return rc;
 }
 
 static int is_error(const redisReply *r, const char *prefix) {

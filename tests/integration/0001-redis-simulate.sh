@@ -4,15 +4,7 @@
 . tests/cli/lib.sh
 . tests/integration/lib.sh
 check "redis-server starts" start_redis
-for d in tests/sim/*/; do
-    name=$(basename "$d")
-    (cd "$d" && $OLDPWD/$BUILD/followupd simulate --policy policy.yaml events.jsonl) \
-        >"$T/mem" 2>/dev/null
-    (cd "$d" && ${VG:-} $OLDPWD/$BUILD/followupd simulate --policy policy.yaml \
-        --state "$REDIS_URL" events.jsonl) >"$T/redis.out" 2>"$T/err"
-    check "$name: same output on redis" cmp -s "$T/mem" "$T/redis.out"
-    check "$name: output is not empty" [ -s "$T/redis.out" ]
-done
+simulate_stories_match "$REDIS_URL"
 check "no keys left behind" [ "$(redis-cli -p "$REDIS_PORT" dbsize)" = 0 ]
 
 run $FU simulate --policy config/policy.yaml --state redis://127.0.0.1:1/0 \
