@@ -5,11 +5,7 @@
 # randomized property test, as in 0004; neither leaves a key behind.
 . tests/cli/lib.sh
 . tests/integration/lib.sh
-check "redis cluster starts" start_redis_cluster
-if [ -z "$CLUSTER_URL" ]; then
-    report
-    exit 1
-fi
+require_redis_cluster
 check "3 masters" [ "$(cluster_masters | wc -l)" -eq 3 ]
 check "3 replicas" [ "$(cluster_replicas | wc -l)" -eq 3 ]
 

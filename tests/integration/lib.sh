@@ -69,7 +69,25 @@ restart_redis() {
     return 1
 }
 
-# ---- shared comparisons (0001 and 0010, 0004 and 0010) ----
+# ---- shared checks ----
+
+# feeder_outcome_ok PID WHAT: the feeder PID (started as $FEED ...
+# "$T/all.jsonl" 2>"$T/feed.err") finished after WHAT; then the outbox,
+# drained to a far date and dumped, holds every event decided exactly
+# once, caps held and no call lost (check_outbox.sh).
+feeder_outcome_ok() {
+    wait "$1"
+    _fo_rc=$?
+    cat "$T/feed.err"
+    check "feeder finished after $2" [ "$_fo_rc" -eq 0 ]
+    $FEED --drain 2027-06-01T00:00:00Z --dump /dev/null >"$T/outbox.jsonl" 2>"$T/d.err"
+    check "drain and dump" [ $? -eq 0 ]
+    sh tests/integration/check_outbox.sh "$T/outbox.jsonl" "$T/all.jsonl" >"$T/check" 2>&1
+    _fo_rc=$?
+    cat "$T/check"
+    check "each event decided once, caps hold, no call lost" [ "$_fo_rc" -eq 0 ]
+}
+
 
 # simulate_stories_match URL [LABEL]: every simulate story (tests/sim/*/)
 # run with --state URL gives byte-identical, non-empty output to the memory
@@ -124,6 +142,15 @@ property_matches() {
 #   CLUSTER_URL    redis+cluster://127.0.0.1:P1,127.0.0.1:P2,127.0.0.1:P3
 #   CLUSTER_DOWN   ports killed by cluster_kill_master (empty at first)
 # All six are stopped on exit (integ_cleanup), or by stop_redis_cluster.
+# require_redis_cluster: start_redis_cluster as a check; on failure the
+# test reports and exits.
+require_redis_cluster() {
+    check "redis cluster starts" start_redis_cluster
+    [ -n "$CLUSTER_URL" ] && return 0
+    report
+    exit 1
+}
+
 start_redis_cluster() {
     CLUSTER_PORTS=""
     CLUSTER_URL=""
