@@ -17,6 +17,7 @@ e2e_cleanup() {
     for p in $E2E_PIDS; do kill -9 "$p" 2>/dev/null; done
     [ -n "${KMOCK_PID:-}" ] && kill "$KMOCK_PID" 2>/dev/null
     stop_redis 2>/dev/null
+    stop_redis_cluster 2>/dev/null
     [ -n "${KEEP:-}" ] && echo "kept $T" >&2 || rm -rf "$T"
 }
 trap e2e_cleanup EXIT
