@@ -48,7 +48,7 @@ TOOL_BINS := $(BUILD)/tests/tools/jsonl_match $(BUILD)/tests/tools/taskid \
              $(BUILD)/tests/tools/e2e_check $(BUILD)/tests/tools/cluster_check
 LIBA := $(BUILD)/libfollowupd.a
 
-.PHONY: all clean deps test unit asan valgrind demo bench bench-curves fmt
+.PHONY: all clean deps test unit asan valgrind demo bench bench-curves bench-cluster fmt
 all: $(BUILD)/followupd $(TEST_BINS) $(TOOL_BINS)
 
 $(BUILD)/%.o: %.c
@@ -136,6 +136,11 @@ bench: deps
 bench-curves: deps
 	@$(MAKE) --no-print-directory all
 	@BUILD=$(BUILD) sh bench/bench_curves.sh
+
+# the decision path on one Redis and on clusters of 1, 2 and 3 masters
+bench-cluster: deps
+	@$(MAKE) --no-print-directory all
+	@BUILD=$(BUILD) sh bench/bench_cluster.sh
 
 demo: deps
 	@$(MAKE) --no-print-directory all

@@ -29,6 +29,7 @@ struct node {
     redisContext *c;
     int64_t retry_at_ms; /* monotonic; no reconnect before */
     int backoff_ms;
+    int replicas; /* a cluster master's replicas, from the slot map */
 };
 
 struct redis_client {
@@ -220,6 +221,7 @@ static int map_from_reply(struct redis_client *cl, int from,
         return fu_err_set(err, FU_ETRANSIENT, "redis: CLUSTER SLOTS: %s",
                           r->type == REDIS_REPLY_ERROR ? r->str : "?");
     for (int s = 0; s < REDIS_SLOTS; s++) cl->slot_node[s] = -1;
+    for (int k = 0; k < cl->nnodes; k++) cl->nodes[k].replicas = 0;
     for (size_t i = 0; i < r->elements; i++) {
         const redisReply *range = r->element[i];
         if (range->type != REDIS_REPLY_ARRAY || range->elements < 3) continue;
@@ -229,6 +231,8 @@ static int map_from_reply(struct redis_client *cl, int from,
         if (!*host || !strcmp(host, "?")) host = cl->nodes[from].host;
         int node = node_find(cl, host, strlen(host), (int)m->element[1]->integer);
         if (node < 0) return fu_err_set(err, FU_ENOMEM, "out of memory");
+        if ((int)range->elements - 3 > cl->nodes[node].replicas)
+            cl->nodes[node].replicas = (int)range->elements - 3;
         long long lo = range->element[0]->integer, hi = range->element[1]->integer;
         for (long long s = lo; s <= hi && s < REDIS_SLOTS; s++)
             if (s >= 0) cl->slot_node[s] = (int16_t)node;
@@ -436,6 +440,34 @@ int redis_client_pipeline(struct redis_client *cl, struct redis_cmd *cmds,
 out:
     if (rc < 0) free_replies(replies, n);
     free(todo);
+    return rc;
+}
+
+int redis_client_wait_replicas(struct redis_client *cl,
+                               const struct redis_cmd *cmds, int n,
+                               int timeout_ms, struct fu_err *err) {
+    struct redis_cmd waits[NODES_MAX];
+    redisReply *replies[NODES_MAX];
+    char asked[NODES_MAX] = {0};
+    int m = 0, rc = 0;
+    if (!cl->cluster) return 0;
+    for (int i = 0; i < n && rc == 0; i++) {
+        int node = cmds[i].slot >= 0 && cmds[i].slot < REDIS_SLOTS
+                       ? cl->slot_node[cmds[i].slot] : -1;
+        if (node < 0 || asked[node] || cl->nodes[node].replicas == 0) continue;
+        asked[node] = 1;
+        memset(&waits[m], 0, sizeof(waits[m]));
+        waits[m].slot = cmds[i].slot;
+        rc = redis_cmd_str(&waits[m], "WAIT") | redis_cmd_str(&waits[m], "1") |
+             redis_cmd_fmt(&waits[m], "%d", timeout_ms);
+        m++;
+    }
+    if (rc < 0) fu_err_set(err, FU_ENOMEM, "out of memory");
+    else if (m > 0) rc = redis_client_pipeline(cl, waits, m, replies, err);
+    for (int i = 0; i < m; i++) {
+        if (rc == 0) freeReplyObject(replies[i]);
+        redis_cmd_release(&waits[i]);
+    }
     return rc;
 }
 

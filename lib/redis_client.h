@@ -75,6 +75,17 @@ int redis_client_ensure(struct redis_client *cl, struct fu_err *err);
 int redis_client_pipeline(struct redis_client *cl, struct redis_cmd *cmds,
                           int n, redisReply **replies, struct fu_err *err);
 
+/* On a cluster, wait until a replica of every master that cmds[0..n)
+ * went to has acknowledged every write so far (WAIT 1), or timeout_ms
+ * passed (a replica down: go on). A master's acknowledged write is lost
+ * in a failover unless a replica had it; callers that commit input
+ * offsets after a write wait here first. 0 at once on one server or for
+ * masters without replicas; -1 with err (FU_ETRANSIENT) when a
+ * connection failed. */
+int redis_client_wait_replicas(struct redis_client *cl,
+                               const struct redis_cmd *cmds, int n,
+                               int timeout_ms, struct fu_err *err);
+
 /* One command (redisCommand's format) to the master of slot. NULL with
  * err as above; an error reply is returned as such. */
 redisReply *redis_client_command(struct redis_client *cl, int slot,

@@ -37,6 +37,10 @@ extern const char lua_save[], lua_claim[], lua_confirm[];
 
 #define REDIS_BUCKETS 64
 #define KEY_MAX 600
+/* How long a save waits for a replica of each master it wrote to (a
+ * cluster): the write then survives a failover. A replica that is down
+ * costs each save this much, never a stop. */
+#define REPLICA_WAIT_MS 200
 
 enum script { SCRIPT_SAVE, SCRIPT_CLAIM, SCRIPT_CONFIRM, SCRIPT_COUNT };
 
@@ -310,7 +314,9 @@ static int rs_save(void *ctx, struct store_write *w, int n,
         }
     }
     for (int i = 0; i < n; i++) w[i].conflict = 0;
-    if (run_saves(rs, p.cmds, m, p.replies, err) < 0) goto out;
+    if (run_saves(rs, p.cmds, m, p.replies, err) < 0 ||
+        redis_client_wait_replicas(rs->cl, p.cmds, m, REPLICA_WAIT_MS, err) < 0)
+        goto out;
     rc = 0;
     for (int i = 0; i < m && rc == 0; i++) {
         int b = used[i];

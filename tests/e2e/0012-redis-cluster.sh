@@ -19,14 +19,8 @@ start=$(date +%s)
 sh tests/e2e/gen_events.sh 40 600 "$start" 91 >"$T/events.jsonl"
 produce "$T/events.jsonl" 8 & ppid=$!
 sleep 1.5
-from=$(cluster_masters | sed -n 1p | cut -d: -f2)
-to=$(cluster_masters | sed -n 2p | cut -d: -f2)
-redis-cli --cluster reshard "127.0.0.1:$from" \
-    --cluster-from "$(redis-cli -p "$from" cluster myid)" \
-    --cluster-to "$(redis-cli -p "$to" cluster myid)" \
-    --cluster-slots 5000 --cluster-yes >"$T/reshard.log" 2>&1
-check "5,000 slots resharded during the stream" [ $? -eq 0 ]
-check "a master killed; its replica takes over" cluster_kill_master "$to"
+check "5,000 slots resharded during the stream" cluster_reshard 5000
+check "a master killed; its replica takes over" cluster_kill_master "$RESHARD_TO"
 check "daemon survives the moves and the failover" kill -0 "$(cat "$T/d1.pid")"
 wait $ppid
 check "events produced" [ $? -eq 0 ]

@@ -23,14 +23,8 @@ FEED="${VG:-} $BUILD/tests/tools/feed --state $CLUSTER_URL --policy $P"
 sh tests/integration/gen_events.sh 40 30 >"$T/all.jsonl"
 $FEED --batch 10 --pause-ms 40 --stats "$T/all.jsonl" 2>"$T/feed.err" & pf=$!
 sleep 0.5
-from=$(cluster_masters | sed -n 1p | cut -d: -f2)
-to=$(cluster_masters | sed -n 2p | cut -d: -f2)
-redis-cli --cluster reshard "127.0.0.1:$from" \
-    --cluster-from "$(redis-cli -p "$from" cluster myid)" \
-    --cluster-to "$(redis-cli -p "$to" cluster myid)" \
-    --cluster-slots 3000 --cluster-yes >"$T/reshard.log" 2>&1
-check "3,000 slots resharded while the feeder runs" [ $? -eq 0 ]
+check "3,000 slots resharded while the feeder runs" cluster_reshard 3000
 check "the feeder is still running" kill -0 "$pf"
-check "a master killed; its replica takes over" cluster_kill_master "$to"
+check "a master killed; its replica takes over" cluster_kill_master "$RESHARD_TO"
 feeder_outcome_ok "$pf" "the moves and the failover"
 report

@@ -142,6 +142,19 @@ property_matches() {
 #   CLUSTER_URL    redis+cluster://127.0.0.1:P1,127.0.0.1:P2,127.0.0.1:P3
 #   CLUSTER_DOWN   ports killed by cluster_kill_master (empty at first)
 # All six are stopped on exit (integ_cleanup), or by stop_redis_cluster.
+# cluster_reshard SLOTS: `redis-cli --cluster reshard` moves SLOTS slots
+# from the first master to the second (MIGRATING, IMPORTING, MIGRATE: a
+# client meets ASK and MOVED meanwhile); sets RESHARD_TO (the second's
+# port). Its log in $T/reshard.log.
+cluster_reshard() {
+    _cr_from=$(cluster_masters | sed -n 1p | cut -d: -f2)
+    RESHARD_TO=$(cluster_masters | sed -n 2p | cut -d: -f2)
+    redis-cli --cluster reshard "127.0.0.1:$_cr_from" \
+        --cluster-from "$(redis-cli -p "$_cr_from" cluster myid)" \
+        --cluster-to "$(redis-cli -p "$RESHARD_TO" cluster myid)" \
+        --cluster-slots "$1" --cluster-yes >"$T/reshard.log" 2>&1
+}
+
 # require_redis_cluster: start_redis_cluster as a check; on failure the
 # test reports and exits.
 require_redis_cluster() {
