@@ -46,10 +46,14 @@ TOOL_BINS := $(BUILD)/tests/tools/jsonl_match $(BUILD)/tests/tools/taskid \
              $(BUILD)/tests/tools/feed $(BUILD)/tests/tools/store_check \
              $(BUILD)/tests/tools/kmock $(BUILD)/tests/tools/kafka_tool \
              $(BUILD)/tests/tools/e2e_check $(BUILD)/tests/tools/cluster_check
+FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_NAMES := $(FUZZ_SRCS:tests/fuzz/%.c=%)
+REPLAY_BINS := $(FUZZ_NAMES:%=$(BUILD)/tests/fuzz/replay_%)
 LIBA := $(BUILD)/libfollowupd.a
 
-.PHONY: all clean deps test unit asan valgrind demo bench bench-curves bench-cluster fmt
-all: $(BUILD)/followupd $(TEST_BINS) $(TOOL_BINS)
+.PHONY: all clean deps test unit asan valgrind demo bench bench-curves bench-cluster fmt \
+        fuzz fuzz-bins
+all: $(BUILD)/followupd $(TEST_BINS) $(TOOL_BINS) $(REPLAY_BINS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
@@ -88,6 +92,20 @@ $(BUILD)/tests/tools/%: $(BUILD)/tests/tools/%.o $(LIBA)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBA) $(LIBS)
 
+# A fuzz target run over files (tests/run.sh: its corpus and regressions).
+$(BUILD)/tests/fuzz/replay_%: $(BUILD)/tests/fuzz/%.o $(BUILD)/tests/fuzz/replay.o $(LIBA)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+# The same target under libFuzzer (make fuzz, with clang).
+$(BUILD)/fuzz/%: $(BUILD)/tests/fuzz/%.o $(LIBA)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -fsanitize=fuzzer -o $@ $< $(LIBA) $(LIBS)
+
+fuzz-bins: $(FUZZ_NAMES:%=$(BUILD)/fuzz/%)
+.SECONDARY: $(FUZZ_NAMES:%=$(BUILD)/tests/fuzz/%.o) $(BUILD)/tests/fuzz/replay.o
+
 # Install the Debian packages the build and the tests need, only when
 # something is missing (pkg-config modules, redis-server, valgrind, tzdata,
 # curl, promtool from prometheus, Debian's python3 with jsonschema).
@@ -120,6 +138,18 @@ asan:
 	@$(MAKE) --no-print-directory BUILD=build-asan OPT=-O1 \
 		SAN=address,undefined test
 
+# Every fuzz target (tests/fuzz/fuzz_*.c) under libFuzzer with ASan and
+# UBSan for FUZZ_SECONDS each, from its seed corpus; clang is installed
+# when missing. Crashes land in build-fuzz/crashes/.
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	@command -v clang >/dev/null 2>&1 || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+		--no-install-recommends clang >/dev/null; }
+	@$(MAKE) --no-print-directory BUILD=build-fuzz CC=clang OPT=-O1 \
+		SAN=fuzzer-no-link,address,undefined fuzz-bins
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) sh tests/fuzz/run.sh build-fuzz $(FUZZ_NAMES)
+
 # Valgrind over the unit tests and a simulate run of every example story.
 valgrind: deps
 	@$(MAKE) --no-print-directory all
@@ -149,4 +179,5 @@ demo: deps
 clean:
 	rm -rf build build-asan
 
--include $(LIB_OBJS:.o=.d) $(DAEMON_OBJS:.o=.d) $(TEST_BINS:=.d) $(TOOL_BINS:=.d)
+-include $(LIB_OBJS:.o=.d) $(DAEMON_OBJS:.o=.d) $(TEST_BINS:=.d) $(TOOL_BINS:=.d) \
+         $(FUZZ_NAMES:%=$(BUILD)/tests/fuzz/%.d) $(BUILD)/tests/fuzz/replay.d

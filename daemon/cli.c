@@ -5,6 +5,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 void cli_usage(FILE *f) {
@@ -74,6 +75,17 @@ static int apply_env(struct config *cfg) {
     return 0;
 }
 
+/* A config file holding a password should be readable by its owner
+ * (and group) only. */
+static void warn_if_exposed(const char *path, const struct config *cfg) {
+    struct stat st;
+    if (!config_holds_secret(cfg) || stat(path, &st) != 0 ||
+        !(st.st_mode & S_IROTH))
+        return;
+    fprintf(stderr, "followupd: warning: %s holds a password and can be read "
+                    "by other users: chmod o-rwx %s\n", path, path);
+}
+
 int cli_load_config(const struct cli_opts *o, int need, struct config **out) {
     struct fu_diag diag = {0};
     const char *path = o->config ? o->config : DEFAULT_CONFIG;
@@ -85,6 +97,7 @@ int cli_load_config(const struct cli_opts *o, int need, struct config **out) {
         fu_diag_release(&diag);
         return 1;
     }
+    warn_if_exposed(path, cfg);
     if (apply_env(cfg)) {
         config_free(cfg);
         return 1;
@@ -119,6 +132,12 @@ static int read_line(const char *file, int line, char *buf, size_t size) {
     return ok;
 }
 
+/* A config line that may hold a password is never echoed. */
+static int line_holds_secret(const char *src) {
+    return (strstr(src, "redis_url") && strchr(src, '@')) ||
+           strstr(src, "password") || strstr(src, "secret");
+}
+
 void cli_print_diag(FILE *f, const struct fu_diag *d) {
     int shown = d->n < d->cap ? d->n : d->cap;
     for (int i = 0; i < shown; i++) {
@@ -127,6 +146,10 @@ void cli_print_diag(FILE *f, const struct fu_diag *d) {
         fprintf(f, "%s\n", fu_err_str(e, msg, sizeof(msg)));
         if (e->line <= 0 || !read_line(e->file, e->line, src, sizeof(src)))
             continue;
+        if (line_holds_secret(src)) {
+            fputs("  (the line is not shown: it may hold a password)\n", f);
+            continue;
+        }
         fprintf(f, "  %s\n  ", src);
         for (int c = 1; c < e->col && src[c - 1]; c++)
             fputc(src[c - 1] == '\t' ? '\t' : ' ', f);

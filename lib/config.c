@@ -35,12 +35,14 @@ static int check_redis_url(const char *s, struct fu_err *err) {
         (!strncmp(s, "unix://", 7) && s[7]) ||
         (!strncmp(s, "redis+cluster://", 16) && s[16]))
         return 0;
+    /* a password is never echoed: what precedes the last '@' is hidden */
+    const char *at = strrchr(s, '@');
     return fu_err_set(err, FU_EINVAL,
-                      "bad redis_url '%s': write "
-                      "redis://[:password@]host:port/db, "
+                      "bad redis_url '%s%s': write "
+                      "redis://[[user]:password@]host:port/db, "
                       "unix:///path.sock or "
                       "redis+cluster://host:port[,host:port...]",
-                      s);
+                      at ? "***" : "", at ? at : s);
 }
 
 static int check_listen(const char *s, struct fu_err *err) {
@@ -346,6 +348,17 @@ int config_override(struct config *cfg, const char *key, const char *value,
         return -1;
     if (set_str(slot, value))
         return fu_err_set(err, FU_ENOMEM, "out of memory");
+    return 0;
+}
+
+int config_holds_secret(const struct config *cfg) {
+    const char *url = cfg->redis_url ? strstr(cfg->redis_url, "://") : NULL;
+    const char *at = url ? strrchr(url, '@') : NULL;
+    if (at && at > url + 3) return 1;
+    for (int i = 0; i < cfg->nproperties; i++)
+        if (strstr(cfg->properties[i].key, "password") ||
+            strstr(cfg->properties[i].key, "secret"))
+            return 1;
     return 0;
 }
 

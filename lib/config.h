@@ -53,4 +53,10 @@ int config_override(struct config *cfg, const char *key, const char *value,
 
 void config_free(struct config *cfg);
 
+/* 1 when cfg holds a secret: a password in state.redis_url, or a
+ * kafka.properties key naming a password or secret (sasl.password,
+ * ssl.key.password, ...). The caller warns when such a file can be read
+ * by others. */
+int config_holds_secret(const struct config *cfg);
+
 #endif

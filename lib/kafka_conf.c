@@ -65,6 +65,10 @@ static int set_prop(rd_kafka_conf_t *conf, const char *key, const char *value,
     if (rd_kafka_conf_set(conf, key, value, why, sizeof(why)) ==
         RD_KAFKA_CONF_OK)
         return 0;
+    /* librdkafka's reason quotes the value: never a secret's */
+    if (strstr(key, "password") || strstr(key, "secret"))
+        return fu_err_set(err, FU_EINVAL, "kafka.properties: '%s': refused "
+                          "(its value is not shown)", key);
     return fu_err_set(err, FU_EINVAL, "kafka.properties: '%s': %s", key, why);
 }
 

@@ -35,7 +35,7 @@ struct node {
 struct redis_client {
     int cluster;
     char *path; /* unix socket */
-    char *password;
+    char *user, *password; /* AUTH [user] password (an ACL user) */
     int db;
     struct node *nodes; /* one server: nodes[0]; a cluster: seeds first */
     int nnodes, nseeds;
@@ -165,25 +165,30 @@ static int node_find(struct redis_client *cl, const char *host, size_t hlen,
     return cl->nnodes++;
 }
 
-static int reply_failed(redisReply *r, const char *what, struct fu_err *err) {
-    int bad = !r || r->type == REDIS_REPLY_ERROR;
-    if (bad && r) fu_err_set(err, FU_EINVAL, "redis: %s: %s", what, r->str);
+/* A handshake reply: 0, or -1 with err (FU_ETRANSIENT when the
+ * connection failed, FU_EINVAL when Redis refused: what failed). */
+static int handshake_reply(redisContext *c, redisReply *r, const char *what,
+                           struct fu_err *err) {
+    if (!r) return fu_err_set(err, FU_ETRANSIENT, "redis: %s", c->errstr);
+    int bad = r->type == REDIS_REPLY_ERROR;
+    if (bad) fu_err_set(err, FU_EINVAL, "redis: %s: %s", what, r->str);
     freeReplyObject(r);
-    return bad;
+    return bad ? -1 : 0;
 }
 
 /* AUTH, SELECT and the caller's hook on a fresh connection. */
 static int handshake(struct redis_client *cl, redisContext *c,
                      struct fu_err *err) {
     if (cl->password &&
-        reply_failed(redisCommand(c, "AUTH %s", cl->password),
-                     "authentication failed", err))
-        return c->err ? fu_err_set(err, FU_ETRANSIENT, "redis: %s", c->errstr)
-                      : -1;
+        handshake_reply(c, cl->user ? redisCommand(c, "AUTH %s %s", cl->user,
+                                                   cl->password)
+                                    : redisCommand(c, "AUTH %s", cl->password),
+                        "authentication failed", err) < 0)
+        return -1;
     if (cl->db &&
-        reply_failed(redisCommand(c, "SELECT %d", cl->db), "SELECT", err))
-        return c->err ? fu_err_set(err, FU_ETRANSIENT, "redis: %s", c->errstr)
-                      : -1;
+        handshake_reply(c, redisCommand(c, "SELECT %d", cl->db), "SELECT",
+                        err) < 0)
+        return -1;
     return cl->on_connect ? cl->on_connect(cl->ctx, c, err) : 0;
 }
 
@@ -554,14 +559,22 @@ int redis_client_is_cluster(const struct redis_client *cl) { return cl->cluster;
 
 /* ---- URLs ---- */
 
-#define FORM_ONE "write redis://[:password@]host:port/db or unix:///path.sock"
-#define FORM_CLUSTER "write redis+cluster://[:password@]host:port[,host:port...]"
+#define FORM_ONE \
+    "write redis://[[user]:password@]host:port/db or unix:///path.sock"
+#define FORM_CLUSTER \
+    "write redis+cluster://[[user]:password@]host:port[,host:port...]"
 
-/* "[:password@]" at *p: taken into cl->password, *p moved past it. */
+/* "[[user]:password@]" at *p (up to the last '@', so a password may hold
+ * one): into cl->user and cl->password, *p moved past it. */
 static int take_password(struct redis_client *cl, const char **p) {
-    const char *at = strchr(*p, '@');
+    const char *at = strrchr(*p, '@');
     if (!at) return 0;
-    if (**p == ':') (*p)++;
+    const char *colon = memchr(*p, ':', (size_t)(at - *p));
+    if (colon) {
+        if (colon > *p && !(cl->user = strndup(*p, (size_t)(colon - *p))))
+            return -1;
+        *p = colon + 1;
+    }
     if (!(cl->password = strndup(*p, (size_t)(at - *p)))) return -1;
     *p = at + 1;
     return 0;
@@ -645,6 +658,7 @@ void redis_client_free(struct redis_client *cl) {
     free(cl->nodes);
     free(cl->slot_node);
     free(cl->path);
+    free(cl->user);
     free(cl->password);
     free(cl);
 }

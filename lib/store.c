@@ -45,7 +45,8 @@ int outbox_decode(const char *s, size_t len, struct out_msg *m) {
     const char *end = s + len, *nl = memchr(s, '\n', len);
     char *p;
     memset(m, 0, sizeof(*m));
-    if (!nl) return -1;
+    /* a NUL byte is never in an entry we wrote: the entry is damaged */
+    if (!nl || memchr(s, '\0', len)) return -1;
     long topic = strtol(s, &p, 10);
     if (p == s || *p != ' ' || topic < OUT_TASKS || topic > OUT_DEAD_LETTER)
         return -1;

@@ -45,6 +45,14 @@ for t in "$BUILD"/tests/test_*; do
     count "$(basename "$t")" $?
 done
 
+# every fuzz target over its seed corpus and the inputs that once crashed
+for t in "$BUILD"/tests/fuzz/replay_*; do
+    [ -x "$t" ] || continue
+    name=${t##*/replay_}
+    $VG "$t" "tests/fuzz/corpus/$name" "tests/fuzz/regress/$name" >"$out" 2>&1
+    count "fuzz/$name" $?
+done
+
 if [ "$ONLY" != unit ]; then
     for d in tests/sim/*/; do
         [ -f "$d/events.jsonl" ] || continue

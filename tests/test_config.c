@@ -195,7 +195,11 @@ static const struct err_case err_cases[] = {
      "not durable)"},
     {"state: {redis_url: \"localhost:6379\"}\n",
      "1:20: bad redis_url 'localhost:6379': write "
-     "redis://[:password@]host:port/db, unix:///path.sock or "
+     "redis://[[user]:password@]host:port/db, unix:///path.sock or "
+     "redis+cluster://host:port[,host:port...]"},
+    {"state: {redis_url: \"fu:s3cr3t@localhost:6379\"}\n",
+     "1:20: bad redis_url '***@localhost:6379': write "
+     "redis://[[user]:password@]host:port/db, unix:///path.sock or "
      "redis+cluster://host:port[,host:port...]"},
     {"http: {listen: localhost}\n",
      "1:16: bad listen address 'localhost': write HOST:PORT, e.g. "

@@ -34,7 +34,9 @@ static void test_urls(void) {
     static const char *const good[] = {
         "redis://127.0.0.1:6379/0", "redis://localhost", "redis://:pw@h:1/2",
         "unix:///run/redis.sock", "redis+cluster://127.0.0.1:7000",
-        "redis+cluster://:pw@10.0.0.1:7000,10.0.0.2:7001,10.0.0.3"};
+        "redis+cluster://:pw@10.0.0.1:7000,10.0.0.2:7001,10.0.0.3",
+        "redis://fu:pw@h:1/0", "redis://pw@h", "redis://:p@ss@h:1",
+        "redis+cluster://fu:pw@h:1,h:2"};
     static const char *const bad[] = {
         "localhost:6379", "redis://", "redis://h:0", "redis://h:70000",
         "redis://h:1/x", "redis://h:1/-1", "unix://relative.sock",

@@ -44,6 +44,21 @@ check "missing config exits 1" [ "$rc" -eq 1 ]
 FOLLOWUPD_POLICY="$T/bad.yaml" run $FU check -c config/followupd.yaml
 check "FOLLOWUPD_POLICY is used" [ "$rc" -eq 1 ]
 
+# a config file holding a password, readable by others: a warning
+printf 'kafka: {brokers: mock}\nstate: {redis_url: "redis://fu:Pw0rd@127.0.0.1:6379/0"}\npolicy: %s\n' \
+    "$PWD/config/policy.yaml" >"$T/secret.yaml"
+chmod 644 "$T/secret.yaml"
+run $FU check -c "$T/secret.yaml"
+check "a readable config with a password still checks" [ "$rc" -eq 0 ]
+check "with a warning to chmod it" grep -q "holds a password and can be read by other users: chmod o-rwx" "$T/err"
+check "that does not show the password" sh -c "! grep -q Pw0rd '$T/err' '$T/out'"
+chmod 600 "$T/secret.yaml"
+run $FU check -c "$T/secret.yaml"
+check "no warning once only its owner can read it" sh -c "! grep -q warning '$T/err'"
+printf 'kafka: {brokers: mock}\nstate: {redis_url: "fu:Pw0rd@127.0.0.1"}\n' >"$T/badurl.yaml"
+run $FU check -c "$T/badurl.yaml"
+check "a bad redis_url hides its password" sh -c "grep -q \"'\\*\\*\\*@127.0.0.1'\" '$T/err' && ! grep -q Pw0rd '$T/err'"
+
 run $FU frobnicate
 check "unknown command exits 2" [ "$rc" -eq 2 ]
 run $FU check --bogus

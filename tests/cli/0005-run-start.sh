@@ -29,6 +29,11 @@ run $FU run -c "$T/c.yaml"
 check "an unknown librdkafka property is refused (exit 1)" [ "$rc" -eq 1 ]
 check "... naming it" grep -q "'no.such.property'" "$T/err"
 
+cfg "  properties: {no.such.password: \"hunter2\"}"
+run $FU run -c "$T/c.yaml"
+check "a refused password property: exit 1" [ "$rc" -eq 1 ]
+check "... its value never shown" sh -c "grep -q \"'no.such.password': refused (its value is not shown)\" '$T/err' && ! grep -q hunter2 '$T/err'"
+
 cfg "  bogus: 1"
 run $FU run -c "$T/c.yaml"
 check "an unknown config key: exit 1" [ "$rc" -eq 1 ]
