@@ -718,8 +718,9 @@ static char *field_str(struct fields *r) {
 }
 
 /* A string into a fixed buffer, truncated to fit like the snprintf of the
- * old decoder; "" for null or missing. Only foreign text is too long, so
- * that case may take a temporary copy. */
+ * old decoder, but never inside a UTF-8 sequence (the cut state must
+ * encode to text this decoder reads back); "" for null or missing. Only
+ * foreign text is too long, so that case may take a temporary copy. */
 static void field_id(struct fields *r, char *out, size_t size) {
     struct str s;
     char *tmp;
@@ -734,8 +735,10 @@ static void field_id(struct fields *r, char *out, size_t size) {
         unescape(&s, out);
     } else if ((tmp = malloc(s.len + 1))) {
         unescape(&s, tmp);
-        memcpy(out, tmp, size - 1);
-        out[size - 1] = '\0';
+        size_t n = size - 1; /* tmp[n], the first byte left out */
+        while (n > 0 && ((unsigned char)tmp[n] & 0xC0) == 0x80) n--;
+        memcpy(out, tmp, n);
+        out[n] = '\0';
         free(tmp);
     } else {
         nomem(r->d);

@@ -41,21 +41,34 @@ char *outbox_encode(const struct out_msg *m) {
     return s;
 }
 
+/* A decimal integer ([-]digits) at p, before end: past it, or NULL. */
+static const char *take_int(const char *p, const char *end, int64_t *out) {
+    int neg = p < end && *p == '-';
+    uint64_t v = 0;
+    const char *start = p += neg;
+    for (; p < end && *p >= '0' && *p <= '9'; p++) {
+        if (v > (UINT64_MAX - 9) / 10) return NULL;
+        v = v * 10 + (uint64_t)(*p - '0');
+    }
+    if (p == start || v > (uint64_t)INT64_MAX + (uint64_t)neg) return NULL;
+    *out = neg ? (int64_t)(0 - v) : (int64_t)v;
+    return p;
+}
+
 int outbox_decode(const char *s, size_t len, struct out_msg *m) {
     const char *end = s + len, *nl = memchr(s, '\n', len);
-    char *p;
     memset(m, 0, sizeof(*m));
     /* a NUL byte is never in an entry we wrote: the entry is damaged */
     if (!nl || memchr(s, '\0', len)) return -1;
-    long topic = strtol(s, &p, 10);
-    if (p == s || *p != ' ' || topic < OUT_TASKS || topic > OUT_DEAD_LETTER)
+    int64_t topic, at;
+    const char *q = s;
+    /* s is not NUL-terminated: no strtol here */
+    if (!(q = take_int(q, nl, &topic)) || *q != ' ' || topic < OUT_TASKS ||
+        topic > OUT_DEAD_LETTER || !(q = take_int(q + 1, nl, &at)) || *q != ' ')
         return -1;
-    const char *q = p + 1;
-    long long at = strtoll(q, &p, 10);
-    if (p == q || *p != ' ' || p >= nl) return -1;
     m->topic = (enum out_topic)topic;
     m->at = at;
-    q = p + 1; /* the key runs to the newline; empty: no key */
+    q++; /* the key runs to the newline; empty: no key */
     if (q < nl && !(m->key = strndup(q, (size_t)(nl - q)))) return -1;
     if (!(m->value = strndup(nl + 1, (size_t)(end - nl - 1)))) {
         free(m->key);
