@@ -27,8 +27,14 @@ check "stream A produced" [ $? -eq 0 ]
 oracle "$T/a.jsonl" "$T/expected-a.jsonl"
 sleep_until $((start + 20 + 3 + 3))
 consume_outputs "$T/out-a.jsonl"
-check "stream A: simulate's outputs, none produced twice" \
+check "stream A: simulate's outputs, no duplicate record" \
     e2e_check "$T/expected-a.jsonl" "$T/out-a.jsonl" --late-max-ms 3000
+# "tasks: expected N got N (copies C)": under normal operation C = N
+for kind in tasks cancels reminders; do
+    check "stream A: no $kind produced twice" awk -v k="$kind:" \
+        '$1 == k { got = $5; c = $7; sub(/\)/, "", c) } END { exit !(got != "" && got == c) }' \
+        "$T/check.out"
+done
 
 a1=$(grep -c '"msg":"partition assigned"' "$T/d1.log")
 start=$(date +%s)
