@@ -128,7 +128,13 @@ int time_parse_rfc3339(const char *s, int64_t *out) {
         if (p == f) return -1; /* "." without digits */
     }
     if (parse_offset(p, &off)) return -1;
-    *out = days * 86400 + hh * 3600 + mm * 60 + ss - off;
+    int64_t t = days * 86400 + hh * 3600 + mm * 60 + ss - off;
+    /* An offset can carry a four-digit local year past either end of UTC's
+     * four-digit years; such an instant could not be written back. */
+    if (t < time_days_from_civil(0, 1, 1) * 86400 ||
+        t >= time_days_from_civil(10000, 1, 1) * 86400)
+        return -1;
+    *out = t;
     return 0;
 }
 
