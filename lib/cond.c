@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define COND_MAX_SEGS 32
 #define COND_MAX_LIST 1024
 
 enum cond_op {

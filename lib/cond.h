@@ -12,6 +12,8 @@
 
 #include "err.h"
 
+#define COND_MAX_SEGS 32 /* segments of a PATH */
+
 enum cond_value_type {
     CV_MISSING = 0,
     CV_NULL,

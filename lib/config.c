@@ -230,9 +230,13 @@ static void load_state(struct cloader *cl, const struct yu_node *sn) {
     }
     get_str(cl, sn, "redis_url", check_redis_url, &cfg->redis_url);
     if ((v = yu_map_get(cl->doc, sn, "key_prefix", NULL)) &&
-        !yu_str_or_null(cl->doc, v, "key_prefix", cl->diag, &s) &&
-        set_str(&cfg->key_prefix, s ? s : ""))
-        ERR(v, "out of memory");
+        !yu_str_or_null(cl->doc, v, "key_prefix", cl->diag, &s)) {
+        if (s && strlen(s) > CONFIG_KEY_PREFIX_MAX)
+            ERR(v, "key_prefix is %zu bytes: at most %d (every key starts "
+                   "with it)", strlen(s), CONFIG_KEY_PREFIX_MAX);
+        else if (set_str(&cfg->key_prefix, s ? s : ""))
+            ERR(v, "out of memory");
+    }
 }
 
 static void load_log(struct cloader *cl, const struct yu_node *ln) {

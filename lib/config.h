@@ -8,6 +8,10 @@
 
 #include "err.h"
 
+/* Longest state.key_prefix: keys are the prefix, a bucket and a user id
+ * (at most 256 bytes), and must fit the store's key buffer. */
+#define CONFIG_KEY_PREFIX_MAX 64
+
 enum state_backend { STATE_REDIS = 0, STATE_MEMORY };
 enum log_format { LOG_FORMAT_JSON = 0, LOG_FORMAT_TEXT };
 

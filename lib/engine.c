@@ -10,6 +10,7 @@
  * kinds; due items; retention. */
 #include "engine.h"
 
+#include <math.h>  /* round only */
 #include <stdio.h> /* snprintf only */
 #include <stdlib.h>
 #include <string.h>
@@ -428,6 +429,19 @@ static int in_cooldown(const struct ectx *c, int64_t d) {
            d < st->cooldown_until;
 }
 
+/* A cooldown stops follow-ups of rule r at d, unless r ignores cooldowns
+ * (spec 4.1); a follow-up whose rule a reload removed does not. */
+static int cooldown_stops(const struct ectx *c, const struct rule *r,
+                          int64_t d) {
+    return !(r && r->ignore_cooldown) && in_cooldown(c, d);
+}
+
+/* Under defaults.require_consent, a user whose latest consent is not a
+ * yes may not be contacted (spec 4.1). */
+static int lacks_consent(const struct ectx *c) {
+    return c->pol->require_consent && c->st->consent != CONSENT_GIVEN;
+}
+
 /* 1 when a pending follow-up of a rule superseding r exists. */
 static int is_superseded(const struct ectx *c, const struct rule *r) {
     for (int i = 0; i < c->st->nfollowups; i++) {
@@ -462,21 +476,27 @@ static void cancel_superseded(struct ectx *c, const struct rule *b,
     }
 }
 
-/* Opt the user out (spec 4, Opt-out): pending follow-ups and unsent
- * reminders go, emitted tasks still callable get a cancel, and repeat
- * series end. */
-static void opt_out(struct ectx *c, const char *cause) {
+/* Stop contacting the user (an opt-out, or consent withdrawn under
+ * require_consent): pending follow-ups and unsent reminders go, emitted
+ * tasks still callable get a cancel, and repeat series end. */
+static void stop_contact(struct ectx *c, const char *reason,
+                         const char *cancel_reason, const char *cause) {
     struct user_state *st = c->st;
-    st->opted_out = 1;
-    st->prefs_at = c->now; /* an opt-out is kept as long as preferences */
     for (int i = 0; i < st->nfollowups; i++) {
         const struct followup *f = &st->followups[i];
         if (f->status == FOLLOWUP_PENDING)
-            cancel_followup(c, i, "opted_out", cause, NULL);
+            cancel_followup(c, i, reason, cause, NULL);
         else if (f->status == FOLLOWUP_EMITTED && f->not_after > c->now)
-            cancel_followup(c, i, "opted_out", cause, "opt_out");
+            cancel_followup(c, i, reason, cause, cancel_reason);
     }
     while (st->nrepeats > 0) user_state_remove_repeat(st, st->nrepeats - 1);
+}
+
+/* Opt the user out (spec 4, Opt-out). */
+static void opt_out(struct ectx *c, const char *cause) {
+    c->st->opted_out = 1;
+    c->st->prefs_at = c->now; /* an opt-out is kept as long as preferences */
+    stop_contact(c, "opted_out", "opt_out", cause);
 }
 
 static void start_cooldown(struct ectx *c, int64_t from, const char *cause) {
@@ -489,9 +509,75 @@ static void start_cooldown(struct ectx *c, int64_t from, const char *cause) {
     st->cooldown_until = until;
     for (int i = 0; i < st->nfollowups; i++) {
         const struct followup *f = &st->followups[i];
-        if (f->status == FOLLOWUP_PENDING && in_cooldown(c, f->due_at))
+        if (f->status == FOLLOWUP_PENDING &&
+            cooldown_stops(c, policy_rule(c->pol, f->rule_id), f->due_at))
             cancel_followup(c, i, "cooldown", cause, NULL);
     }
+}
+
+/* ---- Bounds on one user's state (engine.h) ---- */
+
+/* A follow-up the user's bounds count: all but a cancelled one whose
+ * reminder never went (a sent reminder still counts for reminder caps). */
+static int followup_live(const struct followup *f) {
+    return f->status != FOLLOWUP_CANCELLED ||
+           f->reminder_status == REMINDER_SENT;
+}
+
+static size_t text_len(const char *s) {
+    return s ? strlen(s) : 0;
+}
+
+/* 1 when one more follow-up with context ctx, and a repeat timer when
+ * with_timer, stays within ENGINE_LIVE_MAX and ENGINE_CONTEXTS_MAX. */
+static int has_room(const struct user_state *st, const char *ctx,
+                    int with_timer) {
+    int live = 1 + with_timer + st->nrepeats;
+    size_t bytes = text_len(ctx) * (size_t)(1 + with_timer);
+    for (int i = 0; i < st->nfollowups; i++) {
+        if (!followup_live(&st->followups[i])) continue;
+        live++;
+        bytes += text_len(st->followups[i].context_json);
+    }
+    for (int i = 0; i < st->nrepeats; i++)
+        bytes += text_len(st->repeats[i].context_json);
+    return live <= ENGINE_LIVE_MAX && bytes <= ENGINE_CONTEXTS_MAX;
+}
+
+/* Forget cancelled follow-ups, oldest first, while the user keeps more
+ * than ENGINE_LIVE_MAX items. Run after an event or due item is handled,
+ * never inside a loop over follow-up indexes. Nothing changes for the
+ * user: outcomes and reschedules of a cancelled task are ignored whether
+ * or not it is remembered, and no cap counts it. */
+static void forget_cancelled(struct user_state *st) {
+    for (int i = 0; i < st->nfollowups &&
+                    st->nfollowups + st->nrepeats > ENGINE_LIVE_MAX;) {
+        if (followup_live(&st->followups[i]))
+            i++;
+        else
+            user_state_remove_followup(st, i);
+    }
+}
+
+static int policy_uses_channel(const struct policy *pol, const char *ch) {
+    for (int i = 0; i < pol->nrules; i++)
+        if (pol->rules[i].has_reminder &&
+            !strcmp(pol->rules[i].reminder_channel, ch))
+            return 1;
+    return 0;
+}
+
+/* Before one more channel is turned off: at ENGINE_CHANNELS_OFF_MAX,
+ * forget one the policy does not use. Channels it uses are always kept,
+ * so the list stays within the bound plus the policy's own channels. */
+static void make_channel_room(struct ectx *c) {
+    struct user_state *st = c->st;
+    if (st->nchannels_off < ENGINE_CHANNELS_OFF_MAX) return;
+    for (int i = 0; i < st->nchannels_off; i++)
+        if (!policy_uses_channel(c->pol, st->channels_off[i])) {
+            user_state_set_channel(st, st->channels_off[i], 1);
+            return;
+        }
 }
 
 /* ---- Deciding a follow-up ---- */
@@ -504,6 +590,7 @@ struct candidate {
     const char *context_json;
     int occurrence, attempt;
     int64_t planned, expires_at;
+    int priority; /* fixed at attempt 1 of occurrence 1 (spec 4.1) */
     const char *cause; /* event_id of the decision record */
 };
 
@@ -531,11 +618,13 @@ static void place(struct ectx *c, const struct candidate *k, int room,
     place_first(c, k, room, p);
     if (c->st->opted_out)
         p->reason = "opted_out";
+    else if (lacks_consent(c))
+        p->reason = "no_consent";
     else if (is_superseded(c, r))
         p->reason = "superseded";
     else if (!p->have_slot)
         p->reason = "expired";
-    else if (in_cooldown(c, p->due))
+    else if (cooldown_stops(c, r, p->due))
         p->reason = "cooldown";
     if (p->reason || k->attempt != 1) return;
 
@@ -607,23 +696,28 @@ static struct followup *add_pending(struct ectx *c, const struct candidate *k,
     f->not_after = min64(p->end, k->expires_at);
     f->seq = next_seq(c);
     f->status = FOLLOWUP_PENDING;
-    f->priority = r->priority;
+    f->priority = k->priority;
     memcpy(f->policy_version, c->pol->version, sizeof(f->policy_version));
     return f;
 }
 
-/* Decide k: schedule it or record why not. Returns 1 when the user was
- * opted out (a repeat series ends), else 0. */
+/* Decide k: schedule it or record why not. Returns 1 when a repeat
+ * series ends here (the user is opted out or without consent, or the
+ * state is full), else 0. */
 static int decide(struct ectx *c, const struct candidate *k) {
     const struct rule *r = k->rule;
     char task_id[STATE_ID_LEN], rbuf[160];
     struct placement p;
     int with_reminder = k->attempt == 1 && r->has_reminder;
     int room = with_reminder && user_state_channel_on(c->st, r->reminder_channel);
+    int with_timer = k->attempt == 1 && r->has_repeat &&
+                     k->occurrence < r->repeat_times;
 
     make_task_id(c->st->user_id, r->id, k->trigger_event_id, k->occurrence,
                  k->attempt, 0, task_id);
     place(c, k, room, &p);
+    if (!p.reason && !has_room(c->st, k->context_json, with_timer))
+        p.reason = "state_full";
     struct decision d = {.event_id = k->cause, .rule_id = r->id,
                          .task_id = task_id, .attempt = k->attempt,
                          .occurrence = k->occurrence,
@@ -632,7 +726,9 @@ static int decide(struct ectx *c, const struct candidate *k) {
         d.decision = "suppressed";
         d.reason = p.reason;
         emit_decision(c, &d);
-        return !strcmp(p.reason, "opted_out");
+        return !strcmp(p.reason, "opted_out") ||
+               !strcmp(p.reason, "no_consent") ||
+               !strcmp(p.reason, "state_full");
     }
     struct followup *f = add_pending(c, k, &p, task_id);
     if (!f) return 0;
@@ -647,8 +743,8 @@ static int decide(struct ectx *c, const struct candidate *k) {
  * this one's nominal time (spec 4, Repeat). */
 static void decide_occurrence(struct ectx *c, const struct candidate *k) {
     const struct rule *r = k->rule;
-    int opted_out = decide(c, k);
-    if (opted_out || !r->has_repeat || k->occurrence >= r->repeat_times) return;
+    int series_ends = decide(c, k);
+    if (series_ends || !r->has_repeat || k->occurrence >= r->repeat_times) return;
     char *strs[4] = {xstrdup(c, r->id), xstrdup(c, k->trigger_event_id),
                      xstrdup(c, k->trigger_type), xstrdup(c, k->context_json)};
     struct repeat_timer *t = c->oom ? NULL : user_state_add_repeat(c->st);
@@ -666,6 +762,7 @@ static void decide_occurrence(struct ectx *c, const struct candidate *k) {
     t->nominal = add64(k->planned, r->repeat_every);
     t->decide_at = k->planned;
     t->seq = next_seq(c);
+    t->priority = k->priority;
 }
 
 /* ---- Moving a follow-up (reschedule and re-plan) ---- */
@@ -734,7 +831,7 @@ static void move_followup(struct ectx *c, int i, int64_t target,
 
     if (!have) {
         cancel_followup(c, i, "expired", cause, msg);
-    } else if (in_cooldown(c, d)) {
+    } else if (cooldown_stops(c, cc.rule, d)) {
         cancel_followup(c, i, "cooldown", cause, msg);
     } else if (mode == MOVE_REPLAN && d == f->due_at) {
         f->not_after = min64(end, f->expires_at);
@@ -819,28 +916,106 @@ static int set_call_window(struct ectx *c, const struct window *w) {
 
 /* ---- Event kinds ---- */
 
-/* The index of the first rule at or after `from` whose `on` names ev's
- * type and whose `when` holds for ev, or -1. The one place rule matching
- * is done: deciding (on_rule_event) and engine_event_matters share it. */
+/* What a rule's `when`, `context` and `priority_from` read (spec 4.1):
+ * the trigger event and, for an outcome, three fields of the task it
+ * answers under `task.` (copied: the follow-up array may move). */
+struct trigger_view {
+    const struct event *ev;
+    int has_task;
+    const char *task_rule_id;
+    int task_attempt, task_occurrence;
+};
+
+/* cond_lookup_fn over a struct trigger_view: `task.*` names the answered
+ * task only, never the event's own fields. */
+static int view_lookup(const void *ctx, const char *const *segs, int nsegs,
+                       struct cond_value *out) {
+    const struct trigger_view *v = ctx;
+    if (nsegs < 1 || strcmp(segs[0], "task"))
+        return event_lookup(v->ev, segs, nsegs, out);
+    memset(out, 0, sizeof(*out)); /* CV_MISSING */
+    if (!v->has_task || nsegs != 2) return 0;
+    if (!strcmp(segs[1], "rule_id")) {
+        out->type = CV_STRING;
+        out->str = v->task_rule_id;
+    } else if (!strcmp(segs[1], "attempt")) {
+        out->type = CV_NUMBER;
+        out->num = v->task_attempt;
+    } else if (!strcmp(segs[1], "occurrence")) {
+        out->type = CV_NUMBER;
+        out->num = v->task_occurrence;
+    }
+    return 0;
+}
+
+/* event_overlay_fn: the `task.*` values of a context. */
+static int view_context(const void *ctx, const char *path, struct jsonw *w) {
+    const struct trigger_view *v = ctx;
+    if (strncmp(path, "task.", 5)) return 0;
+    path += 5;
+    if (v->has_task && !strcmp(path, "rule_id"))
+        jsonw_str(w, v->task_rule_id);
+    else if (v->has_task && !strcmp(path, "attempt"))
+        jsonw_int(w, v->task_attempt);
+    else if (v->has_task && !strcmp(path, "occurrence"))
+        jsonw_int(w, v->task_occurrence);
+    else
+        jsonw_null(w);
+    return 1;
+}
+
+/* The priority of a new follow-up of r (spec 4.1): the number at
+ * priority_from rounded half away from zero and clamped to 0-100, else
+ * callback.priority. Paths were checked at load (at most COND_MAX_SEGS
+ * segments of 255 bytes in all). */
+static int trigger_priority(const struct rule *r,
+                            const struct trigger_view *v) {
+    char buf[256];
+    const char *segs[COND_MAX_SEGS];
+    int n = 0;
+    struct cond_value val;
+    if (!r->priority_from || strlen(r->priority_from) >= sizeof(buf))
+        return r->priority;
+    strcpy(buf, r->priority_from);
+    for (char *p = buf; p && n < COND_MAX_SEGS; n++) {
+        segs[n] = p;
+        if ((p = strchr(p, '.'))) *p++ = '\0';
+    }
+    view_lookup(v, segs, n, &val);
+    if (val.type != CV_NUMBER) return r->priority;
+    if (val.num <= 0) return 0;
+    if (val.num >= 100) return 100;
+    return (int)round(val.num);
+}
+
+/* The index of the first rule at or after `from` whose `on` names the
+ * trigger's type and whose `when` holds for it, or -1. The one place rule
+ * matching is done: deciding (decide_rules) and engine_event_matters share
+ * it. Of the built-ins only an outcome can match (spec 4.1). */
 static int next_matching_rule(const struct policy *pol,
-                              const struct event *ev, int from) {
-    if (ev->kind != EV_RULE) return -1; /* rules never match built-ins */
+                              const struct trigger_view *v, int from) {
+    const struct event *ev = v->ev;
+    if (ev->kind != EV_RULE && ev->kind != EV_OUTCOME) return -1;
     for (int i = from; i < pol->nrules; i++) {
         const struct rule *r = &pol->rules[i];
         int on = 0;
         for (int j = 0; j < r->non && !on; j++) on = !strcmp(r->on[j], ev->type);
-        if (on && cond_eval(r->when, event_lookup, ev)) return i;
+        if (on && cond_eval(r->when, view_lookup, v)) return i;
     }
     return -1;
 }
 
-static void on_rule_event(struct ectx *c, const struct event *ev) {
+/* A new follow-up of every rule the trigger matches, in file order. */
+static void decide_rules(struct ectx *c, const struct trigger_view *v) {
     const struct policy *pol = c->pol;
-    for (int i = next_matching_rule(pol, ev, 0); i >= 0 && !c->oom;
-         i = next_matching_rule(pol, ev, i + 1)) {
+    const struct event *ev = v->ev;
+    for (int i = next_matching_rule(pol, v, 0); i >= 0 && !c->oom;
+         i = next_matching_rule(pol, v, i + 1)) {
         const struct rule *r = &pol->rules[i];
         char *context = r->ncontext
-                            ? event_context_json(ev, r->context, r->ncontext)
+                            ? event_context_json_with(ev, r->context,
+                                                      r->ncontext,
+                                                      view_context, v)
                             : NULL;
         if (r->ncontext && !context) {
             c->oom = 1;
@@ -851,7 +1026,7 @@ static void on_rule_event(struct ectx *c, const struct event *ev) {
             .trigger_type = ev->type, .trigger_at = ev->occurred_at,
             .context_json = context, .occurrence = 1, .attempt = 1,
             .planned = add64(ev->occurred_at, r->delay),
-            .cause = ev->event_id};
+            .priority = trigger_priority(r, v), .cause = ev->event_id};
         k.expires_at = add64(k.planned, r->expires_after);
         decide_occurrence(c, &k);
         free(context);
@@ -867,25 +1042,34 @@ static void drop_channel_reminders(struct ectx *c, const char *channel) {
     }
 }
 
+/* Spec 3.3: zone and window are set first, then opt-out and consent act,
+ * then channels, then pending follow-ups are re-planned. */
 static void on_preferences(struct ectx *c, const struct event *ev) {
     struct user_state *st = c->st;
     int replan = 0;
     st->prefs_at = c->now;
+    if (ev->pref_timezone) replan |= set_timezone(c, ev->pref_timezone);
+    if (ev->has_call_window)
+        replan |= set_call_window(c, ev->call_window_null ? NULL
+                                                          : &ev->call_window);
     if (ev->has_opt_out) {
         if (ev->opt_out)
             opt_out(c, ev->event_id);
         else
             st->opted_out = 0;
     }
+    if (ev->has_consent) {
+        st->consent = ev->consent ? CONSENT_GIVEN : CONSENT_WITHDRAWN;
+        if (!ev->consent && c->pol->require_consent)
+            stop_contact(c, "no_consent", "no_consent", ev->event_id);
+    }
     for (int i = 0; i < ev->nchannels; i++) {
         const struct event_channel *ch = &ev->channels[i];
+        if (!ch->on && user_state_channel_on(st, ch->name))
+            make_channel_room(c);
         if (user_state_set_channel(st, ch->name, ch->on) < 0) c->oom = 1;
         if (!ch->on) drop_channel_reminders(c, ch->name);
     }
-    if (ev->pref_timezone) replan |= set_timezone(c, ev->pref_timezone);
-    if (ev->has_call_window)
-        replan |= set_call_window(c, ev->call_window_null ? NULL
-                                                          : &ev->call_window);
     if (replan) replan_all(c, ev->event_id);
 }
 
@@ -911,19 +1095,14 @@ static void retry(struct ectx *c, int i, int64_t t, const char *cause) {
         .trigger_type = f->trigger_type, .trigger_at = f->trigger_at,
         .context_json = f->context_json, .occurrence = f->occurrence,
         .attempt = f->attempt + 1, .planned = add64(t, backoff),
-        .expires_at = f->expires_at, .cause = cause};
+        .expires_at = f->expires_at, .priority = f->priority, .cause = cause};
     decide(c, &k);
 }
 
-static void on_outcome(struct ectx *c, const struct event *ev) {
+/* What a counted outcome of follow-up i does by itself (spec 4,
+ * Outcomes): an opt-out, or a cooldown and a retry. */
+static void outcome_effects(struct ectx *c, const struct event *ev, int i) {
     const struct outcomes_policy *op = &c->pol->outcomes;
-    int i = find_task_index(c->st, ev->task_id);
-    if (i < 0 || c->st->followups[i].status != FOLLOWUP_EMITTED) {
-        c->plan->ignored = 1;
-        c->plan->note = "outcome for an unknown, unsent or finished task";
-        return;
-    }
-    c->st->followups[i].status = FOLLOWUP_DONE;
     if (!op->present) return;
     int64_t t = max64(ev->occurred_at, c->now);
     unsigned bit = 1u << ev->outcome;
@@ -933,6 +1112,22 @@ static void on_outcome(struct ectx *c, const struct event *ev) {
     }
     if (ev->outcome == OUTCOME_ANSWERED) start_cooldown(c, t, ev->event_id);
     if (op->retry_on & bit) retry(c, i, t, ev->event_id);
+}
+
+/* An outcome counts once, for an emitted task of its user; then its own
+ * effects come first and the rules on outcomes after (spec 4.1). */
+static void on_outcome(struct ectx *c, const struct event *ev) {
+    int i = find_task_index(c->st, ev->task_id);
+    if (i < 0 || c->st->followups[i].status != FOLLOWUP_EMITTED) {
+        c->plan->ignored = 1;
+        c->plan->note = "outcome for an unknown, unsent or finished task";
+        return;
+    }
+    struct followup *f = &c->st->followups[i];
+    struct trigger_view v = {ev, 1, f->rule_id, f->attempt, f->occurrence};
+    f->status = FOLLOWUP_DONE; /* f's strings outlive this event */
+    outcome_effects(c, ev, i);
+    decide_rules(c, &v);
 }
 
 static void on_reschedule(struct ectx *c, const struct event *ev) {
@@ -946,6 +1141,11 @@ static void on_reschedule(struct ectx *c, const struct event *ev) {
     if (c->st->opted_out) {
         c->plan->ignored = 1;
         c->plan->note = "reschedule for an opted-out user";
+        return;
+    }
+    if (lacks_consent(c)) {
+        c->plan->ignored = 1;
+        c->plan->note = "reschedule for a user without consent";
         return;
     }
     move_followup(c, i, ev->at, MOVE_RESCHEDULE, ev->event_id);
@@ -962,8 +1162,9 @@ static int is_duplicate(const struct ectx *c, const struct event *ev) {
 }
 
 int engine_event_matters(const struct policy *pol, const struct event *ev) {
+    struct trigger_view v = {ev, 0, NULL, 0, 0};
     return ev->kind != EV_RULE || ev->timezone != NULL ||
-           next_matching_rule(pol, ev, 0) >= 0;
+           next_matching_rule(pol, &v, 0) >= 0;
 }
 
 int engine_on_event(const struct policy *pol, struct user_state *st,
@@ -981,15 +1182,21 @@ int engine_on_event(const struct policy *pol, struct user_state *st,
         emit_decision(&c, &d);
         return c.oom ? fu_err_set(err, FU_ENOMEM, "out of memory") : 0;
     }
+    if (st->nseen >= ENGINE_SEEN_MAX) user_state_remove_seen(st, 0);
     if (user_state_add_seen(st, ev->event_id, env->now) < 0) c.oom = 1;
     if (ev->timezone && set_timezone(&c, ev->timezone))
         replan_all(&c, ev->event_id);
     switch (ev->kind) {
-    case EV_RULE: on_rule_event(&c, ev); break;
+    case EV_RULE: {
+        struct trigger_view v = {ev, 0, NULL, 0, 0};
+        decide_rules(&c, &v);
+        break;
+    }
     case EV_PREFERENCES: on_preferences(&c, ev); break;
     case EV_OUTCOME: on_outcome(&c, ev); break;
     case EV_RESCHEDULE: on_reschedule(&c, ev); break;
     }
+    forget_cancelled(st);
     return c.oom ? fu_err_set(err, FU_ENOMEM, "out of memory") : 0;
 }
 
@@ -1041,10 +1248,23 @@ static void fire_repeat(struct ectx *c, int i) {
             .context_json = t.context_json, .occurrence = t.occurrence,
             .attempt = 1, .planned = t.nominal,
             .expires_at = add64(t.nominal, r->expires_after),
+            .priority = t.priority >= 0 ? t.priority : r->priority,
             .cause = t.trigger_event_id};
         decide_occurrence(c, &k);
     }
     repeat_timer_release(&t);
+}
+
+/* A task or reminder falls due for a user without consent, which only a
+ * reload switching require_consent on leaves pending (spec 4.1): the task
+ * is cancelled (the record names its trigger, the only event behind it),
+ * the reminder dropped without a word. */
+static void due_without_consent(struct ectx *c, enum due_kind kind, int i) {
+    struct followup *f = &c->st->followups[i];
+    if (kind == DUE_REMINDER)
+        f->reminder_status = REMINDER_DROPPED;
+    else
+        cancel_followup(c, i, "no_consent", f->trigger_event_id, NULL);
 }
 
 int engine_on_due(const struct policy *pol, struct user_state *st,
@@ -1056,7 +1276,9 @@ int engine_on_due(const struct policy *pol, struct user_state *st,
     ectx_init(&c, pol, st, env, plan);
     enum due_kind kind = earliest(st, &i, &at);
     if (kind == DUE_NONE || at > env->now) return 0;
-    if (kind == DUE_TASK) {
+    if (kind != DUE_REPEAT && lacks_consent(&c)) {
+        due_without_consent(&c, kind, i);
+    } else if (kind == DUE_TASK) {
         st->followups[i].status = FOLLOWUP_EMITTED;
         st->followups[i].emitted_at = env->now;
         emit_task(&c, &st->followups[i]);
@@ -1066,6 +1288,7 @@ int engine_on_due(const struct policy *pol, struct user_state *st,
     } else {
         fire_repeat(&c, i);
     }
+    forget_cancelled(st);
     return c.oom ? fu_err_set(err, FU_ENOMEM, "out of memory") : 1;
 }
 

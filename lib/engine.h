@@ -16,6 +16,22 @@
 #include "state.h"
 #include "tz.h"
 
+/* Bounds on one user's state (README, Limits), so that a user with a
+ * million events cannot make each later event of theirs cost more:
+ * - the ids of the last ENGINE_SEEN_MAX decided events are remembered for
+ *   dedupe (older ones are forgotten first, before dedupe_for is up);
+ * - at most ENGINE_LIVE_MAX follow-ups that are pending, emitted or
+ *   answered, plus repeat series, are kept; cancelled ones beyond that are
+ *   forgotten oldest first; a new follow-up past it, or one whose context
+ *   would take the user's contexts past ENGINE_CONTEXTS_MAX bytes, is
+ *   suppressed with reason "state_full";
+ * - once ENGINE_CHANNELS_OFF_MAX channels are off, channels the policy does
+ *   not use are forgotten first. */
+#define ENGINE_SEEN_MAX 1000
+#define ENGINE_LIVE_MAX 500
+#define ENGINE_CONTEXTS_MAX (256 * 1024)
+#define ENGINE_CHANNELS_OFF_MAX 64
+
 struct engine_env {
     int64_t now;
     uint64_t *seq;      /* next scheduling sequence number, advanced */

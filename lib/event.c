@@ -255,6 +255,11 @@ static int event_window_dates(struct window *w, const struct jnode *v,
     for (i = 0, d = v->u.first; d; i++, d = d->next) {
         int64_t days;
 
+        if (i == WINDOW_MAX_EXCLUDE)
+            return fu_err_set(err, FU_EINVAL,
+                              "too many dates in "
+                              "'data.call_window.exclude_dates' (at most %d)",
+                              WINDOW_MAX_EXCLUDE);
         if (!is_type(d, JDOC_STRING) ||
             time_parse_date(d->u.s, &days) < 0)
             return fu_err_set(err, FU_EINVAL,
@@ -299,7 +304,7 @@ static int event_parse_window(struct window *w, const struct jnode *v,
     return 0;
 }
 
-/* data keys other than the four below are ignored, as in any event. */
+/* data keys other than those below are ignored, as in any event. */
 static int event_parse_preferences(struct event *ev, const struct jnode *data,
                                    struct tzdb *tzdb, struct fu_err *err) {
     const struct jnode *v;
@@ -310,6 +315,13 @@ static int event_parse_preferences(struct event *ev, const struct jnode *data,
                               "field 'data.opt_out' must be true or false");
         ev->has_opt_out = 1;
         ev->opt_out = is_type(v, JDOC_TRUE);
+    }
+    if ((v = event_get(data, "consent"))) {
+        if (!is_bool(v))
+            return fu_err_set(err, FU_EINVAL,
+                              "field 'data.consent' must be true or false");
+        ev->has_consent = 1;
+        ev->consent = is_type(v, JDOC_TRUE);
     }
     if ((v = event_get(data, "channels")) &&
         event_parse_channels(ev, v, err) < 0)
@@ -361,6 +373,13 @@ static int event_parse_outcome(struct event *ev, const struct jnode *data,
         return fu_err_set(err, FU_EINVAL,
                           "unknown outcome in 'data.outcome' (expected one "
                           "of " EVENT_OUTCOMES ")");
+    if ((v = event_get(data, "satisfaction"))) {
+        if (v->type != JDOC_INT || v->u.i < 1 || v->u.i > 5)
+            return fu_err_set(err, FU_EINVAL,
+                              "field 'data.satisfaction' must be an integer "
+                              "from 1 to 5");
+        ev->satisfaction = (int)v->u.i;
+    }
     return 0;
 }
 
@@ -516,18 +535,20 @@ static const struct jnode *event_path(const struct event *ev,
 
 /* Each value is written compactly by jdoc (any depth, reals exact), then
  * placed into the spaced outer object. */
-char *event_context_json(const struct event *ev, char *const *paths,
-                         int npaths) {
+char *event_context_json_with(const struct event *ev, char *const *paths,
+                              int npaths, event_overlay_fn *overlay,
+                              const void *overlay_ctx) {
     struct jsonw w, value;
 
     jsonw_init(&w);
     jsonw_init(&value);
     jsonw_obj_open(&w);
     for (int i = 0; i < npaths; i++) {
-        const struct jnode *v = event_path(ev, paths[i]);
+        const struct jnode *v;
 
         jsonw_key(&w, paths[i]);
-        if (!v) {
+        if (overlay && overlay(overlay_ctx, paths[i], &w)) continue;
+        if (!(v = event_path(ev, paths[i]))) {
             jsonw_null(&w);
             continue;
         }
@@ -543,6 +564,11 @@ char *event_context_json(const struct event *ev, char *const *paths,
     jsonw_obj_close(&w);
     jsonw_release(&value);
     return jsonw_detach(&w);
+}
+
+char *event_context_json(const struct event *ev, char *const *paths,
+                         int npaths) {
+    return event_context_json_with(ev, paths, npaths, NULL, NULL);
 }
 
 /* ---- Outcomes ---- */

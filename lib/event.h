@@ -52,10 +52,12 @@ struct event {
      * for other kinds */
     const char *task_id; /* borrowed from the document */
     int outcome;     /* enum outcome */
+    int satisfaction; /* data.satisfaction 1-5 of an outcome; 0 when absent */
     int64_t at;      /* reschedule target */
 
     /* user.preferences: each has_* says the key was present */
     int has_opt_out, opt_out;
+    int has_consent, consent;       /* data.consent (spec 4.1) */
     int nchannels;
     struct event_channel *channels; /* owned */
     const char *pref_timezone;      /* data.timezone, NULL when absent */
@@ -99,6 +101,16 @@ int event_lookup(const void *ctx, const char *const *segs, int nsegs,
  * 0.1). paths are borrowed. Returns a malloc'd string; NULL on ENOMEM. */
 char *event_context_json(const struct event *ev, char *const *paths,
                          int npaths);
+
+/* The same, where overlay may supply a path's value first: it writes one
+ * value into w and returns 1, or returns 0 to read the event (a rule on
+ * outcomes sees the answered task's fields this way, spec 4.1). */
+struct jsonw;
+typedef int event_overlay_fn(const void *ctx, const char *path,
+                             struct jsonw *w);
+char *event_context_json_with(const struct event *ev, char *const *paths,
+                              int npaths, event_overlay_fn *overlay,
+                              const void *overlay_ctx);
 
 /* "answered" -> OUTCOME_ANSWERED ...; -1 when unknown (exact, lower-case).
  * outcome_name returns a static string, NULL when out of range. */

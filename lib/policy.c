@@ -19,14 +19,20 @@
 #include "yamlutil.h"
 
 #define POLICY_MAX_COND_DEPTH 32
+/* Counts far above any real policy; they bound the work of checking and
+ * of deciding each event, which loops over rules and caps. */
+#define POLICY_MAX_RULES 1000
+#define POLICY_MAX_CAPS 100
+#define POLICY_MAX_BACKOFF 100        /* max_attempts is at most 100 */
+#define POLICY_MAX_PATH 255           /* a context or priority_from path */
 
 /* ---- Key tables ---- */
 
 static const char *const top_keys[] = {"version", "defaults", "caps",
                                        "outcomes", "rules", NULL};
-static const char *const defaults_keys[] = {"timezone", "call_window",
-                                            "message_window", "dedupe_for",
-                                            NULL};
+static const char *const defaults_keys[] = {
+    "timezone", "call_window", "message_window", "dedupe_for",
+    "require_consent", NULL};
 static const char *const window_keys[] = {"days", "hours", "exclude_dates",
                                           NULL};
 static const char *const cap_keys[] = {"id", "count", "limit", "per", NULL};
@@ -35,10 +41,11 @@ static const char *const outcomes_keys[] = {
     "cooldown_after_answered", NULL};
 static const char *const rule_keys[] = {
     "id",  "description", "on",     "when",       "callback", "context",
-    "reminder", "cap",    "on_cap", "supersedes", "repeat",   NULL};
-static const char *const callback_keys[] = {"delay", "expires_after",
-                                            "priority", "script", "context",
-                                            NULL};
+    "reminder", "cap",    "on_cap", "supersedes", "repeat",
+    "ignore_cooldown", NULL};
+static const char *const callback_keys[] = {
+    "delay", "expires_after", "priority", "priority_from", "script",
+    "context", NULL};
 static const char *const reminder_keys[] = {"channel", "lead", "template",
                                             NULL};
 static const char *const rule_cap_keys[] = {"limit", "per", NULL};
@@ -53,8 +60,10 @@ static const char *const outcome_names[] = {
     [OUTCOME_REFUSED] = "refused",   [OUTCOME_OPT_OUT] = "opt_out",
     [OUTCOME_WRONG_NUMBER] = "wrong_number", NULL};
 
-static const char *const builtin_types[] = {
-    "user.preferences", "callback.outcome", "callback.reschedule", NULL};
+/* Built-in types rules cannot list in `on` (callback.outcome they may:
+ * spec 4.1). */
+static const char *const builtin_types[] = {"user.preferences",
+                                            "callback.reschedule", NULL};
 
 /* ---- Loader state ---- */
 
@@ -92,12 +101,14 @@ static int valid_channel(const char *s) {
     return 1;
 }
 
-/* A dotted path of [A-Za-z0-9_-] segments, as in conditions. */
+/* A dotted path of [A-Za-z0-9_-] segments, as in conditions: at most
+ * POLICY_MAX_PATH bytes and COND_MAX_SEGS segments. */
 static int valid_path(const char *s) {
-    int seglen = 0;
+    int seglen = 0, nsegs = 1;
+    if (strlen(s) > POLICY_MAX_PATH) return 0;
     for (; *s; s++) {
         if (*s == '.') {
-            if (!seglen) return 0;
+            if (!seglen || ++nsegs > COND_MAX_SEGS) return 0;
             seglen = 0;
         } else if ((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
                    (*s >= '0' && *s <= '9') || *s == '_' || *s == '-') {
@@ -248,6 +259,11 @@ static void parse_window(struct ploader *pl, const struct yu_node *wn,
         if (yu_type(ex) != YU_SEQ) {
             ERR(ex, "expected a list for 'exclude_dates' like "
                     "[\"2026-10-01\"], got %s", yu_type_name(ex));
+            return;
+        }
+        if (yu_len(ex) > WINDOW_MAX_EXCLUDE) {
+            ERR(ex, "too many exclude_dates (%d): at most %d; drop dates "
+                    "that have passed", yu_len(ex), WINDOW_MAX_EXCLUDE);
             return;
         }
         for (int i = 0; i < yu_len(ex); i++) {
@@ -413,8 +429,14 @@ static void parse_callback(struct ploader *pl, const struct yu_node *cb,
                    "needs an end, e.g. 72h");
     }
     if ((v = yu_map_get(pl->doc, cb, "priority", NULL)) &&
-        !yu_int(pl->doc, v, "priority", INT_MIN, INT_MAX, pl->diag, &iv))
+        !yu_int(pl->doc, v, "priority", 0, 100, pl->diag, &iv))
         r->priority = (int)iv;
+    if ((v = yu_map_get(pl->doc, cb, "priority_from", NULL)) &&
+        !yu_strdup(pl->doc, v, "priority_from", pl->diag, &r->priority_from) &&
+        !valid_path(r->priority_from))
+        ERR(v, "bad path '%s' in priority_from: write a dotted path into "
+               "the event like data.score (at most %d characters)",
+            r->priority_from, POLICY_MAX_PATH);
     if ((v = yu_map_get(pl->doc, cb, "script", NULL))) {
         const char *s;
         if (!yu_str_or_null(pl->doc, v, "script", pl->diag, &s) && s &&
@@ -558,7 +580,8 @@ static void parse_rule(struct ploader *pl, int idx, const struct yu_node *rn) {
             if (name_index(builtin_types, r->on[i]) >= 0)
                 ERR(it, "'%s' is a built-in event type that rules never "
                         "match: the daemon handles it itself; use the types "
-                        "of your wallet events, e.g. transaction",
+                        "of your wallet events, e.g. transaction (of the "
+                        "built-ins only callback.outcome may stand in 'on')",
                     r->on[i]);
             else if (!*r->on[i])
                 ERR(it, "empty event type in 'on': write e.g. transaction");
@@ -567,6 +590,8 @@ static void parse_rule(struct ploader *pl, int idx, const struct yu_node *rn) {
 
     if ((v = yu_map_get(pl->doc, rn, "when", NULL)))
         r->when = compile_cond(pl, v, 0);
+    if ((v = yu_map_get(pl->doc, rn, "ignore_cooldown", NULL)))
+        yu_bool(pl->doc, v, "ignore_cooldown", pl->diag, &r->ignore_cooldown);
 
     ctx_key = NULL;
     struct yu_node *rule_ctx = yu_map_get(pl->doc, rn, "context", &ctx_key);
@@ -713,6 +738,9 @@ static void parse_defaults(struct ploader *pl, const struct yu_node *root) {
     }
     if ((v = yu_map_get(pl->doc, dn, "dedupe_for", NULL)))
         yu_duration(pl->doc, v, "dedupe_for", 1, pl->diag, &pol->dedupe_for);
+    if ((v = yu_map_get(pl->doc, dn, "require_consent", NULL)))
+        yu_bool(pl->doc, v, "require_consent", pl->diag,
+                &pol->require_consent);
 }
 
 /* Reminder channels the rules use, unique, in rule order. */
@@ -791,6 +819,11 @@ static void parse_caps(struct ploader *pl, const struct yu_node *cn) {
         ERR(cn, "expected a list for 'caps' like [{id: calls-per-month, "
                 "count: callbacks, limit: 2, per: 30d}], got %s",
             yu_type_name(cn));
+        goto out;
+    }
+    if (yu_len(cn) > POLICY_MAX_CAPS) {
+        ERR(cn, "too many caps (%d): at most %d in one policy", yu_len(cn),
+            POLICY_MAX_CAPS);
         goto out;
     }
     pol->ncaps = yu_len(cn);
@@ -906,6 +939,9 @@ static void parse_outcomes(struct ploader *pl, const struct yu_node *on,
         if (yu_type(v) != YU_SEQ) {
             ERR(v, "expected a list for 'backoff' like [2h, 1d] (before "
                    "attempt 2, before attempt 3), got %s", yu_type_name(v));
+        } else if (yu_len(v) > POLICY_MAX_BACKOFF) {
+            ERR(v, "too many backoff durations (%d): at most %d, one per "
+                   "attempt", yu_len(v), POLICY_MAX_BACKOFF);
         } else if (yu_len(v) &&
                    !(op->backoff = calloc((size_t)yu_len(v),
                                           sizeof(*op->backoff)))) {
@@ -992,6 +1028,9 @@ static void policy_build(struct ploader *pl) {
         if (yu_type(v) != YU_SEQ) {
             ERR(v, "expected a list for 'rules' (each item starts with "
                    "'- id: ...'), got %s", yu_type_name(v));
+        } else if (yu_len(v) > POLICY_MAX_RULES) {
+            ERR(v, "too many rules (%d): at most %d in one policy",
+                yu_len(v), POLICY_MAX_RULES);
         } else if ((pol->nrules = yu_len(v)) > 0) {
             pol->rules = calloc((size_t)pol->nrules, sizeof(*pol->rules));
             pl->supersedes = calloc((size_t)pol->nrules,
@@ -1076,6 +1115,7 @@ static void rule_release(struct rule *r) {
     yu_strv_free(r->on, r->non);
     cond_free(r->when);
     free(r->script);
+    free(r->priority_from);
     yu_strv_free(r->context, r->ncontext);
     free(r->reminder_channel);
     free(r->reminder_template);

@@ -51,7 +51,8 @@ struct rule {
     struct cond *when; /* NULL: always */
 
     int64_t delay, expires_after; /* seconds */
-    int priority;
+    int priority;        /* 0-100 */
+    char *priority_from; /* dotted path to the trigger's priority; NULL */
     char *script; /* NULL -> null */
     int ncontext;
     char **context; /* dotted paths copied into the task */
@@ -71,6 +72,8 @@ struct rule {
     int has_repeat;
     int64_t repeat_every;
     int repeat_times;
+
+    int ignore_cooldown; /* neither suppressed nor cancelled by cooldowns */
 };
 
 struct policy {
@@ -84,6 +87,7 @@ struct policy {
     int has_message_window;
     struct window message_window;
     int64_t dedupe_for;
+    int require_consent; /* follow-ups only for users who gave consent */
 
     int ncaps;
     struct cap *caps;

@@ -65,6 +65,7 @@ void user_state_free(struct user_state *st) {
 int user_state_empty(const struct user_state *st) {
     return st->nseen == 0 && st->nfollowups == 0 && st->nrepeats == 0 &&
            !st->timezone && !st->has_call_window && !st->opted_out &&
+           st->consent == CONSENT_UNKNOWN &&
            st->nchannels_off == 0 && st->cooldown_until == TIME_NONE;
 }
 

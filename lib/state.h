@@ -63,6 +63,15 @@ struct repeat_timer {
     int64_t nominal;  /* its nominal time */
     int64_t decide_at;
     uint64_t seq;
+    int priority; /* fixed at occurrence 1 (spec 4.1); -1: the rule's */
+};
+
+/* What the user's latest user.preferences carrying `consent` said (spec
+ * 4.1); only defaults.require_consent makes it matter. */
+enum consent {
+    CONSENT_UNKNOWN = 0, /* never said */
+    CONSENT_GIVEN,
+    CONSENT_WITHDRAWN,
 };
 
 struct seen_event {
@@ -76,6 +85,7 @@ struct user_state {
     int has_call_window;
     struct window call_window; /* the user's override */
     int opted_out;
+    int consent; /* enum consent */
     int nchannels_off;
     char **channels_off;
     int64_t cooldown_from, cooldown_until; /* TIME_NONE when none */

@@ -1,10 +1,12 @@
 /* state_codec.c -- struct user_state <-> compact JSON, for stores that
  * keep a user's state as one value (Redis).
  *
- * The format is versioned ("v": 1) and positional (arrays, not objects) to
+ * The format is versioned ("v": 2) and positional (arrays, not objects) to
  * keep per-user bytes low; a field added later goes at the end of its
  * array, and a decoder reads missing trailing fields as their zero value,
  * so a rolling upgrade can read both. Times are seconds; null = TIME_NONE.
+ * v2 (spec 4.1) added "cs" (consent) and a repeat timer's priority; v1
+ * states read as consent never given and the rule's priority.
  *
  * Encoding goes through jsonw. Decoding is a hand-written single pass over
  * the text (the daemon decodes a state per event, and building a jansson
@@ -20,7 +22,8 @@
 #include "timeutil.h"
 #include "utf8.h"
 
-#define CODEC_VERSION 1
+#define CODEC_VERSION 2
+#define CODEC_OLDEST 1 /* the oldest version still read */
 #define DEPTH_MAX 2048 /* jansson's JSON_PARSER_MAX_DEPTH (see Decoding) */
 
 /* ---- Encoding ---- */
@@ -88,6 +91,7 @@ static void put_repeat(struct jsonw *w, const struct repeat_timer *t) {
     jsonw_int(w, t->nominal);
     jsonw_int(w, t->decide_at);
     jsonw_int(w, (int64_t)t->seq);
+    jsonw_int(w, t->priority);
     jsonw_arr_close(w);
 }
 
@@ -105,6 +109,7 @@ char *state_encode(const struct user_state *st) {
     else
         jsonw_null(&w);
     jsonw_kint(&w, "oo", st->opted_out);
+    jsonw_kint(&w, "cs", st->consent);
     jsonw_key(&w, "co");
     jsonw_arr_open(&w);
     for (int i = 0; i < st->nchannels_off; i++) jsonw_str(&w, st->channels_off[i]);
@@ -162,10 +167,10 @@ struct damage {
 };
 
 enum top_key { TOP_V, TOP_U, TOP_TZ, TOP_CW, TOP_OO, TOP_CO, TOP_CD, TOP_S,
-               TOP_F, TOP_R, TOP_COUNT };
+               TOP_F, TOP_R, TOP_CS, TOP_COUNT };
 
 static const char top_names[TOP_COUNT][3] = {
-    "v", "u", "tz", "cw", "oo", "co", "cd", "s", "f", "r"};
+    "v", "u", "tz", "cw", "oo", "co", "cd", "s", "f", "r", "cs"};
 
 struct dec {
     const char *buf, *p, *end; /* the text, the cursor, the end */
@@ -709,6 +714,11 @@ static int64_t field_int(struct fields *r) {
     return fields_next(r) ? get_int(r->d, 0) : 0;
 }
 
+/* An integer field added later, whose absence means `missing`. */
+static int64_t field_int_or(struct fields *r, int64_t missing) {
+    return fields_next(r) ? get_int(r->d, 0) : missing;
+}
+
 static int64_t field_time(struct fields *r) {
     return fields_next(r) ? get_int(r->d, 1) : TIME_NONE;
 }
@@ -821,6 +831,7 @@ static void get_repeat(struct dec *d) {
     t->nominal = field_int(&r);
     t->decide_at = field_int(&r);
     t->seq = (uint64_t)field_int(&r);
+    t->priority = (int)field_int_or(&r, -1); /* v1: the rule's */
     fields_close(&r);
     if (!t->rule_id || !t->trigger_event_id || !t->trigger_type)
         spoil(d, at, "repeat without rule, trigger event or trigger type");
@@ -1062,6 +1073,12 @@ static void get_member(struct dec *d, int k) {
         atom = read_atom(d, &v);
         st->opted_out = atom == ATOM_TRUE || (atom == ATOM_INT && v != 0);
         break;
+    case TOP_CS: /* CONSENT_*; anything else is "never given" */
+        atom = read_atom(d, &v);
+        st->consent = atom == ATOM_INT && v >= 0 && v <= CONSENT_WITHDRAWN
+                          ? (int)v
+                          : CONSENT_UNKNOWN;
+        break;
     case TOP_CO: get_channels_off(d); break;
     case TOP_CD: get_cooldown(d); break;
     case TOP_S: get_seen(d); break;
@@ -1142,7 +1159,7 @@ struct user_state *state_decode(const char *buf, size_t len,
         fu_err_set(err, FU_EFATAL,
                    "stored user state is not in format v%d: no version",
                    CODEC_VERSION);
-    else if (d.version != CODEC_VERSION)
+    else if (d.version < CODEC_OLDEST || d.version > CODEC_VERSION)
         fu_err_set(err, FU_EFATAL,
                    "stored user state is not in format v%d: version %lld",
                    CODEC_VERSION, (long long)d.version);

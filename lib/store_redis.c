@@ -37,6 +37,9 @@ extern const char lua_save[], lua_claim[], lua_confirm[];
 
 #define REDIS_BUCKETS 64
 #define KEY_MAX 600
+/* A key is the prefix, "{bNN}:u:" and a user id of at most 256 bytes
+ * (EVENT_MAX_ID); a longer prefix would cut keys and mix users. */
+#define PREFIX_MAX (KEY_MAX - 256 - 16)
 /* How long a save waits for a replica of each master it wrote to (a
  * cluster): the write then survives a failover. A replica that is down
  * costs each save this much, never a stop. */
@@ -734,6 +737,9 @@ static const struct store_ops redis_ops = {
 
 int store_redis_open(struct store *out, const char *url, const char *prefix,
                      int scratch, struct fu_err *err) {
+    if (prefix && strlen(prefix) > PREFIX_MAX)
+        return fu_err_set(err, FU_EINVAL, "key prefix longer than %d bytes",
+                          PREFIX_MAX);
     struct rstore *rs = calloc(1, sizeof(*rs));
     if (!rs) return fu_err_set(err, FU_ENOMEM, "out of memory");
     rs->scratch = scratch;

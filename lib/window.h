@@ -13,6 +13,7 @@
 #include "tz.h"
 
 #define WINDOW_MAX_RANGES 24
+#define WINDOW_MAX_EXCLUDE 1000 /* excluded dates: about three years of holidays */
 
 struct window_range {
     int16_t start, end; /* minutes after local midnight, start < end <= 1440 */

@@ -133,29 +133,64 @@ static void yu_report_parser(struct yu_doc *doc, const yaml_parser_t *p,
 }
 
 /* Report every mapping key that repeats an earlier one of the same map. */
-static int yu_check_duplicates(struct yu_doc *doc, struct fu_diag *diag) {
-    int bad = 0;
-    for (yaml_node_t *n = doc->doc.nodes.start; n < doc->doc.nodes.top;
-         n++) {
-        if (n->type != YAML_MAPPING_NODE) continue;
-        int len = (int)(n->data.mapping.pairs.top - n->data.mapping.pairs.start);
-        for (int i = 1; i < len; i++) {
-            const struct yu_node *ki = yu_map_key(doc, YU(n), i);
-            const char *ks = yu_scalar(ki);
-            if (!ks) continue;
-            for (int j = 0; j < i; j++) {
-                const char *kj = yu_scalar(yu_map_key(doc, YU(n), j));
-                if (kj && !strcmp(ks, kj)) {
-                    yu_error(doc, ki, diag,
-                             "duplicate key '%s' (first at line %d): keep "
-                             "only one",
-                             ks, yu_line(yu_map_key(doc, YU(n), j)));
-                    bad = -1;
-                    break;
-                }
-            }
+/* A key and where it stands in its mapping, for the duplicate check. */
+struct yu_keyref {
+    const char *key;
+    int index;
+};
+
+static int keyref_cmp(const void *a, const void *b) {
+    const struct yu_keyref *x = a, *y = b;
+    int c = strcmp(x->key, y->key);
+    return c ? c : (x->index > y->index) - (x->index < y->index);
+}
+
+/* Reports each repeated key of one mapping. Sorting keeps this n log n:
+ * a hostile file can hold one mapping with a hundred thousand keys. */
+static int yu_map_duplicates(struct yu_doc *doc, yaml_node_t *n,
+                             struct yu_keyref *refs, struct fu_diag *diag) {
+    int len = (int)(n->data.mapping.pairs.top - n->data.mapping.pairs.start);
+    int nrefs = 0, bad = 0;
+    for (int i = 0; i < len; i++) {
+        const char *k = yu_scalar(yu_map_key(doc, YU(n), i));
+        if (k) refs[nrefs++] = (struct yu_keyref){k, i};
+    }
+    qsort(refs, (size_t)nrefs, sizeof(*refs), keyref_cmp);
+    for (int i = 1; i < nrefs; i++) {
+        int first = i - 1;
+        while (i < nrefs && !strcmp(refs[i].key, refs[first].key)) {
+            yu_error(doc, yu_map_key(doc, YU(n), refs[i].index), diag,
+                     "duplicate key '%s' (first at line %d): keep only one",
+                     refs[i].key,
+                     yu_line(yu_map_key(doc, YU(n), refs[first].index)));
+            bad = -1;
+            i++;
         }
     }
+    return bad;
+}
+
+static int yu_check_duplicates(struct yu_doc *doc, struct fu_diag *diag) {
+    int bad = 0;
+    size_t most = 0;
+    for (yaml_node_t *n = doc->doc.nodes.start; n < doc->doc.nodes.top; n++)
+        if (n->type == YAML_MAPPING_NODE) {
+            size_t len = (size_t)(n->data.mapping.pairs.top -
+                                  n->data.mapping.pairs.start);
+            if (len > most) most = len;
+        }
+    struct yu_keyref *refs = most ? calloc(most, sizeof(*refs)) : NULL;
+    if (most && !refs) {
+        struct fu_err e;
+        fu_err_at(&e, FU_ENOMEM, doc->file, 0, 0, "out of memory");
+        fu_diag_add(diag, &e);
+        return -1;
+    }
+    for (yaml_node_t *n = doc->doc.nodes.start; n < doc->doc.nodes.top; n++)
+        if (n->type == YAML_MAPPING_NODE &&
+            yu_map_duplicates(doc, n, refs, diag))
+            bad = -1;
+    free(refs);
     return bad;
 }
 
@@ -168,6 +203,14 @@ struct yu_doc *yu_load_buffer(const char *name, const char *buf, size_t len,
         fu_err_at(&e, FU_ENOMEM, name, 0, 0, "out of memory");
         fu_diag_add(diag, &e);
         free(doc);
+        return NULL;
+    }
+    if (len > YU_FILE_MAX) {
+        fu_diag_at(diag, doc->file, 0, 0,
+                   "%zu bytes: a policy or config holds at most %d; one "
+                   "this large is a mistake (is it the right file?)",
+                   len, YU_FILE_MAX);
+        yu_free(doc);
         return NULL;
     }
     if (!yaml_parser_initialize(&parser)) {
@@ -236,6 +279,14 @@ char *yu_read_file(const char *path, size_t *len, struct fu_diag *diag) {
         size_t got = fread(buf + n, 1, cap - n - 1, f);
         n += got;
         if (got == 0) break;
+        if (n > YU_FILE_MAX) {
+            fu_diag_at(diag, path, 0, 0,
+                       "more than %d bytes: a policy or config holds at "
+                       "most that; one this large is a mistake (is it the "
+                       "right file?)",
+                       YU_FILE_MAX);
+            goto err;
+        }
     }
     if (ferror(f)) {
         fu_diag_at(diag, path, 0, 0, "cannot read: %s", strerror(errno));

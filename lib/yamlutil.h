@@ -32,6 +32,10 @@ struct yu_doc *yu_load_buffer(const char *name, const char *buf, size_t len,
 struct yu_doc *yu_load_file(const char *path, struct fu_diag *diag);
 void yu_free(struct yu_doc *doc); /* NULL is a no-op */
 
+/* Longest policy or config file read: real ones are a few KiB, and a
+ * bigger one (a generated file gone wrong) would cost seconds to check. */
+#define YU_FILE_MAX (1 << 20)
+
 /* Read a whole file into a malloc'd NUL-terminated buffer (*len without
  * the NUL); NULL with diag filled on failure. Shared so callers that also
  * hash the bytes read the file once. */

@@ -204,6 +204,9 @@ static const struct err_case err_cases[] = {
     {"http: {listen: localhost}\n",
      "1:16: bad listen address 'localhost': write HOST:PORT, e.g. "
      "127.0.0.1:9464"},
+    {"state: {key_prefix: "
+     "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}\n",
+     "1:21: key_prefix is 65 bytes: at most 64 (every key starts with it)"},
     {"log: {level: verbose}\n",
      "1:14: bad log level 'verbose': write debug, info, warn or error"},
     {"log: {format: xml}\n", "1:15: bad log format 'xml': write json or text"},

@@ -98,7 +98,7 @@ static void test_roundtrip(const struct policy *pol, struct tzdb *db) {
 static void test_damaged(void) {
     TEST("damaged values are refused");
     static const char *const bad[] = {
-        "", "not json", "[]", "{\"v\": 2, \"u\": \"x\"}", "{\"v\": 1}",
+        "", "not json", "[]", "{\"v\": 3, \"u\": \"x\"}", "{\"v\": 1}",
         "{\"v\": 1, \"u\": \"x\", \"f\": [[\"t-1\", 5]]}",
         "{\"v\": 1, \"u\": \"x\", \"f\": [[\"t-1\", \"r\", \"e\", \"ty\", \"x\"]]}",
         "{\"v\": 1, \"u\": \"x\", \"cw\": [1, [600], []], \"s\": [\"e\", 1]}",
@@ -150,7 +150,7 @@ static int refused(const char *text, const char *prefix) {
     return ok;
 }
 
-static const char NOT_V1[] = "stored user state is not in format v1: ";
+static const char NOT_V1[] = "stored user state is not in format v2: ";
 static const char DAMAGED[] = "stored user state is damaged: ";
 
 /* A state with an extreme or awkward value in every field. */
@@ -707,11 +707,45 @@ static void test_messages(void) {
     CHECK(!st);
     CHECK_STR(err.msg, "stored user state is damaged: expected an integer or "
                        "null in 'cd' at byte 23");
-    st = decode_str("{\"v\":2,\"u\":\"x\"}", &err);
-    CHECK_STR(err.msg, "stored user state is not in format v1: version 2");
+    st = decode_str("{\"v\":3,\"u\":\"x\"}", &err);
+    CHECK_STR(err.msg, "stored user state is not in format v2: version 3");
+    st = decode_str("{\"v\":0,\"u\":\"x\"}", &err);
+    CHECK_STR(err.msg, "stored user state is not in format v2: version 0");
     st = decode_str("{\"v\":1,\"u\":\"x\",\"cd\":[1,\"x\"]", &err);
-    CHECK_STR(err.msg, "stored user state is not in format v1: unexpected end "
+    CHECK_STR(err.msg, "stored user state is not in format v2: unexpected end "
                        "at byte 27"); /* syntax first, as before */
+    user_state_free(st);
+}
+
+/* A state as the v1 encoder wrote it (before spec 4.1): no "cs", repeat
+ * timers without a priority. */
+static void test_reads_v1(void) {
+    TEST("a state written in format v1 still loads");
+    struct fu_err err;
+    struct user_state *st = decode_str(
+        "{\"v\":1,\"u\":\"u1\",\"tz\":\"Asia/Shanghai\",\"cw\":null,"
+        "\"oo\":0,\"co\":[\"sms\"],\"cd\":[null,null,1700000000],"
+        "\"s\":[\"e1\",1700000000],\"f\":[[\"t-1\",\"r\",\"e1\",\"ty\","
+        "1700000000,1,1,0,1700003600,1700090000,1700003600,1700010000,7,0,"
+        "null,40,null,\"{}\",\"0123456789abcdef\",0,\"\",null,null,0,0]],"
+        "\"r\":[[\"r\",\"e1\",\"ty\",1700000000,\"{}\",2,1707776000,"
+        "1700000000,8]]}",
+        &err);
+    CHECK(st != NULL);
+    if (!st) {
+        printf("    %s\n", err.msg);
+        return;
+    }
+    CHECK_INT(st->consent, CONSENT_UNKNOWN);
+    CHECK_INT(st->nfollowups, 1);
+    CHECK_INT(st->followups[0].priority, 40);
+    CHECK_INT(st->nrepeats, 1);
+    CHECK_INT(st->repeats[0].priority, -1); /* the rule's, as v1 did */
+    CHECK_INT(st->repeats[0].seq, 8);
+    char *text = state_encode(st);
+    CHECK(text && strstr(text, "\"v\":2,") && strstr(text, "\"cs\":0") &&
+          strstr(text, ",8,-1]]"));
+    free(text);
     user_state_free(st);
 }
 
@@ -746,6 +780,7 @@ int main(void) {
     test_syntax();
     test_repeated_keys();
     test_messages();
+    test_reads_v1();
     policy_release(pol);
     fu_diag_release(&d);
     tzdb_free(db);
