@@ -318,6 +318,115 @@ static void test_free_null(void) {
     CHECK(1); /* reaching here without a crash is the test */
 }
 
+/* Spec 4.1: "When a reload switches the mode on, follow-ups already
+ * pending for users without consent are not emitted: each, when it falls
+ * due, is cancelled with reason no_consent instead; their reminders, when
+ * due, are dropped; tasks already emitted are left alone." Reschedules by
+ * such a user are ignored like stale outcomes. */
+static const char *const CONSENT_BASE =
+    "version: 1\n"
+    "defaults:\n"
+    "  timezone: UTC\n"
+    "  call_window: {hours: [\"00:00-24:00\"]}\n"
+    "  message_window: {hours: [\"00:00-24:00\"]}\n"
+    "%s"
+    "rules:\n"
+    "  - id: now\n"
+    "    on: [ping]\n"
+    "    callback: {expires_after: 1d}\n"
+    "  - id: later\n"
+    "    on: [txn]\n"
+    "    callback: {delay: 2h, expires_after: 1d}\n"
+    "    reminder: {channel: sms, lead: 1h, template: n}\n";
+
+static struct policy *consent_policy(struct tzdb *db, int required) {
+    char buf[1024];
+    struct fu_diag d = {0};
+    snprintf(buf, sizeof(buf), CONSENT_BASE,
+             required ? "  require_consent: true\n" : "");
+    struct policy *pol = policy_load_buffer("p.yaml", buf, strlen(buf), db, &d);
+    fu_diag_release(&d);
+    return pol;
+}
+
+/* Decide json at now under pol into a fresh plan; 0 ok. */
+static int decide_at(struct tzdb *db, const struct policy *pol,
+                     struct user_state *st, const char *json, int64_t now,
+                     uint64_t *seq, struct plan *plan) {
+    struct event ev;
+    struct engine_env env = {now, seq, db};
+    plan_reset(plan);
+    if (parse(db, json, &ev) < 0) return -1;
+    int rc = engine_on_event(pol, st, &ev, &env, plan, NULL);
+    event_release(&ev);
+    return rc;
+}
+
+static void test_consent_switched_on(struct tzdb *db) {
+    TEST("a reload that requires consent cancels pending follow-ups when due");
+    struct policy *off = consent_policy(db, 0), *on = consent_policy(db, 1);
+    struct user_state *st = user_state_new("u1");
+    struct plan plan;
+    uint64_t seq = 1;
+    int64_t t0;
+    char v[64];
+    CHECK(off && on && st);
+    if (!off || !on || !st) return;
+    plan_init(&plan);
+    time_parse_rfc3339("2026-11-01T00:00:00Z", &t0);
+    struct engine_env env = {t0, &seq, db};
+    /* under the old policy: a task out at 00:00, a follow-up pending for
+     * 02:00 with its reminder at 01:00 */
+    CHECK(decide_at(db, off, st, "{\"event_id\": \"p\", \"type\": \"ping\", "
+                    "\"user_id\": \"u1\", \"occurred_at\": "
+                    "\"2026-11-01T00:00:00Z\"}", t0, &seq, &plan) == 0);
+    CHECK(decide_at(db, off, st, "{\"event_id\": \"t\", \"type\": \"txn\", "
+                    "\"user_id\": \"u1\", \"occurred_at\": "
+                    "\"2026-11-01T00:00:00Z\"}", t0, &seq, &plan) == 0);
+    plan_reset(&plan);
+    CHECK_INT(engine_on_due(off, st, &env, &plan, NULL), 1); /* the ping */
+    CHECK(plan.n == 1 && plan.msgs[0].topic == OUT_TASKS);
+    CHECK_INT(st->nfollowups, 2);
+    char pending[STATE_ID_LEN];
+    memcpy(pending, st->followups[1].task_id, STATE_ID_LEN);
+
+    /* the reload: a reschedule is ignored, the reminder dropped silently */
+    char json[256];
+    snprintf(json, sizeof(json),
+             "{\"event_id\": \"r\", \"type\": \"callback.reschedule\", "
+             "\"user_id\": \"u1\", \"occurred_at\": "
+             "\"2026-11-01T00:10:00Z\", \"data\": {\"task_id\": \"%s\", "
+             "\"at\": \"2026-11-01T05:00:00Z\"}}",
+             pending);
+    CHECK(decide_at(db, on, st, json, t0 + 600, &seq, &plan) == 0);
+    CHECK_INT(plan.n, 0);
+    CHECK_INT(plan.ignored, 1);
+    env.now = t0 + 3600;
+    plan_reset(&plan);
+    CHECK_INT(engine_on_due(on, st, &env, &plan, NULL), 1);
+    CHECK_INT(plan.n, 0);
+    CHECK_INT(st->followups[1].reminder_status, REMINDER_DROPPED);
+    /* the task falls due: a cancelled record naming its trigger */
+    env.now = t0 + 7200;
+    CHECK_INT(engine_on_due(on, st, &env, &plan, NULL), 1);
+    CHECK_INT(plan.n, 1);
+    field(&plan, 0, "decision", v, sizeof(v));
+    CHECK_STR(v, "cancelled");
+    field(&plan, 0, "reason", v, sizeof(v));
+    CHECK_STR(v, "no_consent");
+    field(&plan, 0, "event_id", v, sizeof(v));
+    CHECK_STR(v, "t");
+    field(&plan, 0, "task_id", v, sizeof(v));
+    CHECK_STR(v, pending);
+    /* the task already emitted is left alone: no cancel, still callable */
+    CHECK_INT(st->followups[0].status, FOLLOWUP_EMITTED);
+    CHECK_INT(engine_on_due(on, st, &env, &plan, NULL), 0);
+    plan_release(&plan);
+    user_state_free(st);
+    policy_release(off);
+    policy_release(on);
+}
+
 int main(void) {
     struct tzdb *db = tzdb_new(NULL);
     test_ids_survive_reload(db);
@@ -328,6 +437,7 @@ int main(void) {
     test_outbox_codec();
     test_memory_outbox();
     test_free_null();
+    test_consent_switched_on(db);
     tzdb_free(db);
     return test_report();
 }

@@ -137,9 +137,10 @@ static void test_example(const char *path, struct tzdb *db) {
     CHECK_INT(pol->outcomes.cooldown_after_answered, 14 * 86400);
 
     /* rules */
-    CHECK_INT(pol->nrules, 3);
+    CHECK_INT(pol->nrules, 4);
     CHECK_INT(pol->longest_cap, 30 * 86400);
-    if (pol->nrules != 3) goto out;
+    CHECK_INT(pol->require_consent, 0);
+    if (pol->nrules != 4) goto out;
 
     const struct rule *r = &pol->rules[0];
     CHECK_STR(r->id, "large-transfer");
@@ -150,6 +151,8 @@ static void test_example(const char *path, struct tzdb *db) {
     CHECK_INT(r->delay, 2 * 3600);
     CHECK_INT(r->expires_after, 72 * 3600);
     CHECK_INT(r->priority, 50);
+    CHECK_STR(r->priority_from, "data.risk_score");
+    CHECK_INT(r->ignore_cooldown, 0);
     CHECK_STR(r->script, "txn_followup_v1");
     CHECK_INT(r->ncontext, 2);
     if (r->ncontext == 2) {
@@ -227,6 +230,25 @@ static void test_example(const char *path, struct tzdb *db) {
         CHECK_INT(cond_eval(r->when, fake_lookup, t), 0);
         t[0].v.str = "app";
         CHECK_INT(cond_eval(r->when, fake_lookup, t), 1);
+    }
+
+    r = &pol->rules[3]; /* spec 4.1: a rule on outcomes */
+    CHECK_STR(r->id, "unhappy-escalation");
+    CHECK_STR(r->on[0], "callback.outcome");
+    CHECK_INT(r->ignore_cooldown, 1);
+    CHECK_INT(r->priority, 95);
+    CHECK(r->priority_from == NULL);
+    {
+        struct field t[] = {{"data.outcome", {CV_STRING, 0, 0, "answered"}},
+                            {"data.satisfaction", {CV_NUMBER, 0, 2, NULL}},
+                            {"task.rule_id", {CV_STRING, 0, 0, "large-transfer"}},
+                            {NULL, {CV_MISSING, 0, 0, NULL}}};
+        CHECK_INT(cond_eval(r->when, fake_lookup, t), 1);
+        t[2].v.str = "unhappy-escalation";
+        CHECK_INT(cond_eval(r->when, fake_lookup, t), 0);
+        t[2].v.str = "large-transfer";
+        t[1].v.num = 3;
+        CHECK_INT(cond_eval(r->when, fake_lookup, t), 0);
     }
 
     /* lookups */

@@ -10,7 +10,9 @@
  * lines), runs them through sim_run with the memory store and checks the
  * outputs against spec 4: caps, windows, reminders, output order, opt-out,
  * determinism, dedupe (and that events no rule matches leave no trace),
- * dead letters and the first-slot rule. Outcome and reschedule
+ * dead letters and the first-slot rule; and spec 4.1: under
+ * require_consent no follow-up for a user without consent, and every
+ * priority (from data.risk) in 0-100, kept by retries and moves. Outcome and reschedule
  * events are added in passes: each pass runs the simulation, picks tasks
  * it emitted (or scheduled) and adds events about them; the final run is
  * the one checked. The seed is printed; pass it back to reproduce. On a
@@ -58,6 +60,7 @@ static const char POLICY[] =
     "    hours: [\"08:00-21:00\"]\n"
     "    exclude_dates: [\"2026-12-25\"]\n"
     "  dedupe_for: 7d\n"
+    "  require_consent: true\n"
     "caps:\n"
     "  - {id: calls-per-week, count: callbacks, limit: 3, per: 7d}\n"
     "  - {id: calls-per-day, count: callbacks, limit: 1, per: 20h}\n"
@@ -75,7 +78,8 @@ static const char POLICY[] =
     "    when:\n"
     "      - data.amount >= 5000\n"
     "    callback: {delay: 2h, expires_after: 72h, priority: 50,\n"
-    "               script: txn_v1, context: [data.amount]}\n"
+    "               priority_from: data.risk, script: txn_v1,\n"
+    "               context: [data.amount]}\n"
     "    reminder: {channel: sms, lead: 1h, template: call_notice_txn}\n"
     "    cap: {limit: 1, per: 2d}\n"
     "    on_cap: drop\n"
@@ -177,6 +181,8 @@ struct line {
     int matters;      /* decided and remembered (spec 4, Dedupe): built-in,
                          with timezone, or matching a rule's on and when */
     int opt_out, zone, sms, email; /* -1 = not set */
+    int consent;      /* -1 = not set */
+    int priority;     /* what priority_from gives a large transfer */
     int zone_after;   /* zone in force after the line (0 = default) */
     int chan_after;   /* bit 0: sms off, bit 1: email off, after the line */
     char eid[32];
@@ -205,7 +211,7 @@ static struct line *add_line(struct lines *L, int kind, int user, int64_t key,
     l->kind = kind;
     l->user = user;
     l->matters = kind != L_BAD; /* rule events: see make_rule_event */
-    l->opt_out = l->zone = l->sms = l->email = -1;
+    l->opt_out = l->zone = l->sms = l->email = l->consent = -1;
     snprintf(l->eid, sizeof(l->eid), "%c%ld", prefix, L->next_id++);
     return l;
 }
@@ -253,17 +259,19 @@ static void make_reschedule(struct lines *L, int user, int64_t t,
 
 static void make_pref(struct lines *L, int user, int64_t key, int64_t occ,
                       int opt_out, int sms, int email, int zone,
-                      int override) {
+                      int override, int consent) {
     char ts[32], data[512];
     size_t off = 0;
     struct line *l = add_line(L, L_PREF, user, key, occ, 'p');
     l->opt_out = opt_out;
+    l->consent = consent;
     l->sms = sms;
     l->email = email;
     l->zone = zone;
     data[0] = '\0';
 #define ADD(...) off += (size_t)snprintf(data + off, sizeof(data) - off, __VA_ARGS__)
     if (opt_out >= 0) ADD("%s\"opt_out\": %s", off ? ", " : "", opt_out ? "true" : "false");
+    if (consent >= 0) ADD("%s\"consent\": %s", off ? ", " : "", consent ? "true" : "false");
     if (sms >= 0 || email >= 0) {
         ADD("%s\"channels\": {", off ? ", " : "");
         if (sms >= 0) ADD("\"sms\": %s", sms ? "true" : "false");
@@ -319,18 +327,43 @@ static void make_bad(struct lines *L, int user, int64_t key) {
     }
 }
 
+/* A data.risk member for a transaction, into buf ("" for none), and the
+ * priority spec 4.1 gives it: rounded half away from zero, clamped to
+ * 0-100, and the rule's 50 when missing or not a number. Values come in
+ * tenths and halves, so the rounding is exact in decimal. */
+static int make_risk(char *buf, size_t size) {
+    int64_t r = rnd(1000);
+    if (r < 250) {
+        buf[0] = '\0';
+        return 50;
+    }
+    if (r < 330) {
+        snprintf(buf, size, ", \"risk\": \"high\"");
+        return 50;
+    }
+    int tenths = (int)rnd(1601) - 200; /* -20.0 .. 140.0 */
+    if (chance(300)) tenths = tenths / 5 * 5; /* many .5 and .0 */
+    snprintf(buf, size, ", \"risk\": %s%d.%d", tenths < 0 ? "-" : "",
+             abs(tenths) / 10, abs(tenths) % 10);
+    int away = (abs(tenths) + 5) / 10 * (tenths < 0 ? -1 : 1);
+    return away < 0 ? 0 : away > 100 ? 100 : away;
+}
+
 static void make_rule_event(struct lines *L, int user, int64_t key,
                             int64_t occ) {
     static const char *const types[] = {"complaint.resolved", "user.registered",
                                         "kyc.failed", "page.view"};
-    char ts[32], tzf[64] = "", data[64] = "{}";
+    char ts[32], tzf[64] = "", data[128] = "{}", risk[32] = "";
     const char *type;
     int64_t r = rnd(1000);
     struct line *l = add_line(L, L_RULE, user, key, occ, 'e');
     if (r < 550 && chance(940)) {
         type = "transaction";
-        snprintf(data, sizeof(data), "{\"amount\": %d, \"currency\": \"CNY\"}",
-                 chance(500) ? 5000 + (int)rnd(50000) : 1 + (int)rnd(4999));
+        l->priority = make_risk(risk, sizeof(risk));
+        snprintf(data, sizeof(data),
+                 "{\"amount\": %d, \"currency\": \"CNY\"%s}",
+                 chance(500) ? 5000 + (int)rnd(50000) : 1 + (int)rnd(4999),
+                 risk);
     } else if (r < 550) {
         /* `on` matches, but no `when` holds without an amount */
         type = "transaction";
@@ -357,12 +390,16 @@ static void generate_base(struct lines *L, int nevents, int64_t start,
     int ring[RING], nring = 0, ringpos = 0;
     int64_t *keys = xrealloc(NULL, sizeof(int64_t) * (size_t)nevents);
     for (int u = 0; u < NUSERS; u++) {
+        /* most users consent first; one in twenty never does */
+        int consent = u % 20 == 7 ? -1 : 1;
         if (OVERRIDE_USER(u))
             make_pref(L, u, start + u, start + u, -1, -1, -1,
-                      1 + (int)rnd(2), 1);
+                      1 + (int)rnd(2), 1, consent);
         else if (chance(500))
             make_pref(L, u, start + u, start + u, -1, -1, -1,
-                      (int)rnd(NZONES), 0);
+                      (int)rnd(NZONES), 0, consent);
+        else if (consent > 0)
+            make_pref(L, u, start + u, start + u, -1, -1, -1, -1, 0, 1);
     }
     for (int i = 0; i < nevents; i++) keys[i] = start + HOUR + rnd(span);
     qsort(keys, (size_t)nevents, sizeof(int64_t), cmp_i64);
@@ -395,8 +432,10 @@ static void generate_base(struct lines *L, int nevents, int64_t start,
             int sms = chance(250) ? chance(600) : -1;
             int email = chance(250) ? chance(600) : -1;
             int zone = chance(300) ? (int)rnd(NZONES) : -1;
-            if (opt < 0 && sms < 0 && email < 0 && zone < 0) sms = 1;
-            make_pref(L, u, key, occ, opt, sms, email, zone, 0);
+            int consent = chance(60) ? chance(400) : -1;
+            if (opt < 0 && sms < 0 && email < 0 && zone < 0 && consent < 0)
+                sms = 1;
+            make_pref(L, u, key, occ, opt, sms, email, zone, 0, consent);
         } else {
             make_rule_event(L, u, key, occ);
         }
@@ -459,8 +498,8 @@ struct orec {
     int64_t at;
     int topic, user, call;
     const char *task, *rule, *eid, *decision, *reason, *replaces, *reminder;
-    const char *channel, *zone;
-    int attempt, occurrence;
+    const char *channel, *zone, *trigger;
+    int attempt, occurrence, priority;
     int64_t due, not_after, expires, send_at, callback_at, vat;
     json_t *root;
 };
@@ -528,6 +567,8 @@ static void parse_outputs(char *buf, size_t len, struct outs *O) {
         r->channel = jstr(v, "channel");
         r->zone = jstr(v, "timezone");
         r->attempt = jint(v, "attempt");
+        r->priority = jint(v, "priority");
+        r->trigger = jstr(json_object_get(v, "trigger"), "event_id");
         r->occurrence = jint(v, "occurrence");
         r->due = jtime(v, "due_at");
         r->not_after = jtime(v, "not_after");
@@ -607,12 +648,13 @@ static int add_followup_events(struct lines *L, const struct outs *O,
 
 enum check_id {
     C_CAPS, C_WINDOW, C_REMINDER, C_ORDER, C_OPTOUT, C_DETERMINISM, C_DEDUPE,
-    C_DEADLETTER, C_FIRSTSLOT, C_JSON, C_IGNORED, C_COOLDOWN, C_COUNT
+    C_DEADLETTER, C_FIRSTSLOT, C_JSON, C_IGNORED, C_COOLDOWN, C_CONSENT,
+    C_PRIORITY, C_COUNT
 };
 static const char *const CHECK_NAMES[C_COUNT] = {
     "caps", "calling window", "reminders", "output order", "opt-out",
     "determinism", "dedupe", "dead letters", "first slot", "output json",
-    "ignored events counted", "cooldown"};
+    "ignored events counted", "cooldown", "consent", "priority"};
 
 static long violations[C_COUNT];
 static int first_bad_user = -1;
@@ -634,7 +676,7 @@ __attribute__((format(printf, 3, 4))) static void violation(int check,
 }
 
 /* A preference change of one user, at the decision time of its line. */
-enum { CH_ZONE, CH_SMS, CH_EMAIL, CH_OPT, CH_COOLDOWN };
+enum { CH_ZONE, CH_SMS, CH_EMAIL, CH_OPT, CH_COOLDOWN, CH_NOCONSENT };
 struct chg {
     int64_t t;
     int what, val;
@@ -718,6 +760,8 @@ static void compute_states(struct ctx *c) {
     int64_t clock = TIME_NONE;
     memset(zone, 0, sizeof(zone));
     memset(chan, 0, sizeof(chan));
+    for (int u = 0; u < NUSERS; u++) /* no one has consented at first */
+        cvec_push(&c->uchg[u], INT64_MIN / 2, CH_NOCONSENT, 1);
     for (int i = 0; i < c->L->n; i++) {
         struct line *l = &c->L->v[i];
         if (l->kind != L_BAD) clock = max64(clock, l->occurred);
@@ -744,6 +788,8 @@ static void compute_states(struct ctx *c) {
                 cvec_push(&c->uchg[u], l->dtime, CH_EMAIL, l->email);
             }
             if (l->opt_out >= 0) cvec_push(&c->uchg[u], l->dtime, CH_OPT, l->opt_out);
+            if (l->consent >= 0)
+                cvec_push(&c->uchg[u], l->dtime, CH_NOCONSENT, !l->consent);
             if (l->kind == L_OUTCOME) map_set_min(c->outcome_at, l->task, l->dtime);
             if (l->kind == L_OUTCOME && c->pol->outcomes.present &&
                 outcome_accepted(c, l, taken)) {
@@ -1060,7 +1106,12 @@ static void check_order(struct ctx *c) {
  * nothing is scheduled, called or reminded; at the opt-out each emitted
  * task still callable without an outcome gets a cancel; repeat series
  * started before it end. */
-static void check_opt_out(struct ctx *c, long *intervals) {
+/* Spec 4 Opt-out, and spec 4.1 Consent under require_consent (withdrawn
+ * or never given): while a user is stopped (changes of kind `what` with
+ * value 1 start it, 0 ends it), nothing is made for them, emitted tasks
+ * still callable got a cancel, and repeat series ended. */
+static void check_stopped(struct ctx *c, int what, int check,
+                          const char *label, long *intervals) {
     char a[32], b[32], e[32];
     for (int u = 0; u < NUSERS; u++) {
         const struct cvec *ch = &c->uchg[u];
@@ -1069,7 +1120,7 @@ static void check_opt_out(struct ctx *c, long *intervals) {
         for (int k = 0; k <= ch->n; k++) {
             int64_t end;
             if (k < ch->n) {
-                if (ch->v[k].what != CH_OPT) continue;
+                if (ch->v[k].what != what) continue;
                 if (ch->v[k].val && !in) {
                     in = 1;
                     start = ch->v[k].t;
@@ -1090,31 +1141,53 @@ static void check_opt_out(struct ctx *c, long *intervals) {
                            (r->topic == T_DECISIONS && r->decision &&
                             !strcmp(r->decision, "scheduled"));
                 if (made && r->at > start && r->at < end)
-                    violation(C_OPTOUT, u, "%s output at %s for task %s while "
-                              "opted out since %s",
+                    violation(check, u, "%s output at %s for task %s while "
+                              "%s since %s",
                               r->topic == T_TASKS ? "task" :
                               r->topic == T_REMINDERS ? "reminder" : "scheduled",
                               fmt_time(r->at, a), r->task ? r->task : "?",
-                              fmt_time(start, b));
+                              label, fmt_time(start, b));
                 if (r->topic == T_TASKS && r->call && r->at <= start &&
                     r->not_after > start &&
                     map_get(c->outcome_at, r->task, TIME_MAX) > start &&
                     map_get(c->cancel_at, r->task, TIME_MAX) > start)
-                    violation(C_OPTOUT, u, "task %s emitted at %s (not_after "
-                              "%s) got no cancel at the opt-out at %s",
+                    violation(check, u, "task %s emitted at %s (not_after "
+                              "%s) got no cancel when %s at %s",
                               r->task, fmt_time(r->at, a),
-                              fmt_time(r->not_after, b), fmt_time(start, e));
+                              fmt_time(r->not_after, b), label,
+                              fmt_time(start, e));
                 if (r->topic == T_DECISIONS && r->occurrence > 1 &&
                     r->at > start && r->eid) {
                     int64_t li = map_get(c->eid_line, r->eid, -1);
                     if (li >= 0 && c->L->v[li].dtime < start)
-                        violation(C_OPTOUT, u, "repeat occurrence %d of %s "
-                                  "decided at %s after the opt-out at %s",
+                        violation(check, u, "repeat occurrence %d of %s "
+                                  "decided at %s after %s at %s",
                                   r->occurrence, r->eid, fmt_time(r->at, a),
-                                  fmt_time(start, b));
+                                  label, fmt_time(start, b));
                 }
             }
         }
+    }
+}
+
+/* Spec 4.1, priority_from: every call's priority is in 0-100 and is the
+ * one its trigger gives (data.risk for large transfers, worked out when
+ * the line was made; the rule's fixed priority otherwise), for retries
+ * and moves too. */
+static void check_priority(struct ctx *c, long *from_data) {
+    for (int i = 0; i < c->O->n; i++) {
+        const struct orec *r = &c->O->v[i];
+        if (r->topic != T_TASKS || !r->call) continue;
+        const struct rule *rule = policy_rule(c->pol, r->rule);
+        int64_t li = r->trigger ? map_get(c->eid_line, r->trigger, -1) : -1;
+        int want = !rule ? -1
+                   : rule->priority_from && li >= 0 ? c->L->v[li].priority
+                                                    : rule->priority;
+        *from_data += rule && rule->priority_from;
+        if (r->priority < 0 || r->priority > 100 || r->priority != want)
+            violation(C_PRIORITY, r->user, "task %s (attempt %d, rule %s) "
+                      "has priority %d, want %d", r->task, r->attempt,
+                      r->rule ? r->rule : "?", r->priority, want);
     }
 }
 
@@ -1333,7 +1406,7 @@ int main(int argc, char **argv) {
     compute_states(&c);
 
     long ncool = 0, dst_tasks = 0, intervals = 0, ndups = 0, slots = 0, deferred = 0;
-    long nquiet = 0, untouched = 0;
+    long nquiet = 0, untouched = 0, nocons = 0, from_data = 0;
     TEST("caps");
     check_caps(&c);
     TEST("windows");
@@ -1343,7 +1416,12 @@ int main(int argc, char **argv) {
     TEST("order");
     check_order(&c);
     TEST("opt-out");
-    check_opt_out(&c, &intervals);
+    check_stopped(&c, CH_OPT, C_OPTOUT, "opted out", &intervals);
+    TEST("consent");
+    check_stopped(&c, CH_NOCONSENT, C_CONSENT, "without consent",
+                  &nocons);
+    TEST("priority");
+    check_priority(&c, &from_data);
     TEST("cooldown");
     check_cooldown(&c, &ncool);
     TEST("dedupe");
@@ -1360,7 +1438,7 @@ int main(int argc, char **argv) {
     /* what the run covered */
     long calls = 0, retries = 0, cancels = 0, reminders = 0, resched = 0,
          superseded = 0, capped = 0, remcapped = 0, optsup = 0, cooldown = 0,
-         expired = 0, dead = 0;
+         expired = 0, dead = 0, noconsent = 0;
     for (int i = 0; i < O.n; i++) {
         const struct orec *r = &O.v[i];
         if (r->topic == T_TASKS && r->call) calls++, retries += r->attempt > 1;
@@ -1372,6 +1450,7 @@ int main(int argc, char **argv) {
         superseded += !strcmp(r->reason, "superseded");
         capped += !strncmp(r->reason, "cap:", 4);
         optsup += !strcmp(r->reason, "opted_out");
+        noconsent += !strcmp(r->reason, "no_consent");
         cooldown += !strcmp(r->reason, "cooldown");
         expired += !strcmp(r->reason, "expired");
     }
@@ -1383,12 +1462,13 @@ int main(int argc, char **argv) {
            "%ld superseded, %ld cap, %ld opted_out, %ld cooldown, %ld expired, "
            "%ld duplicates (%ld untouched lines, %ld of them replays), "
            "%ld opt-out intervals, %ld cooldowns, "
-           "%ld first slots (%ld deferred)\n",
+           "%ld first slots (%ld deferred), %ld no_consent records "
+           "(%ld intervals without consent), %ld calls with priority_from\n",
            L.n, stats.events, stats.dead_letters, stats.ignored, stats.outputs,
            calls, retries, dst_tasks, cancels, reminders, remcapped, resched,
            superseded, capped, optsup, cooldown, expired, ndups, untouched,
            nquiet, intervals,
-           ncool, slots, deferred);
+           ncool, slots, deferred, noconsent, nocons, from_data);
     if (nevents >= 10000) {
         TEST("coverage");
         CHECK(calls > 1000 && retries > 0 && dst_tasks > 0 && cancels > 0);
@@ -1397,6 +1477,7 @@ int main(int argc, char **argv) {
         CHECK(ndups > 0 && dead > 0 && intervals > 0 && deferred > 0);
         CHECK(untouched > 0 && nquiet > 0);
         CHECK(ncool > 0);
+        CHECK(noconsent > 0 && nocons > NUSERS && from_data > 0);
     }
     /* outcomes of tasks never emitted for their user must be ignored, and
      * spec 4 says ignored events are counted and logged */
