@@ -14,6 +14,10 @@ void cli_usage(FILE *f) {
           "  followupd check    [-c CONFIG] [--policy FILE]\n"
           "  followupd simulate [-c CONFIG] [--policy FILE] "
           "[--state redis://HOST:PORT/DB] EVENTS.jsonl|-\n"
+          "  followupd report   [--events EVENTS.jsonl] [--format text|json] "
+          "[--html OUT.html] OUTPUTS.jsonl|-\n"
+          "  followupd report   --compare OLD.yaml NEW.yaml [-c CONFIG] "
+          "[--format text|json] [--html OUT.html] EVENTS.jsonl|-\n"
           "  followupd version\n"
           "CONFIG defaults to " DEFAULT_CONFIG ".\n",
           f);

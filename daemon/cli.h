@@ -40,5 +40,7 @@ void cli_print_diag(FILE *f, const struct fu_diag *d);
 int cmd_check(const struct cli_opts *o);
 int cmd_simulate(const struct cli_opts *o);
 int cmd_run(const struct cli_opts *o);
+/* `report` parses its own options (report_cmd.c); argv[0] is "report". */
+int cmd_report(int argc, char **argv);
 
 #endif

@@ -18,6 +18,7 @@ int main(int argc, char **argv) {
         printf("followupd %s\n", FOLLOWUPD_VERSION);
         return 0;
     }
+    if (!strcmp(cmd, "report")) return cmd_report(argc - 1, argv + 1);
     if (strcmp(cmd, "run") && strcmp(cmd, "check") && strcmp(cmd, "simulate")) {
         fprintf(stderr, "followupd: unknown command '%s'\n", cmd);
         cli_usage(stderr);

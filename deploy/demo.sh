@@ -4,7 +4,8 @@
 # policy with delays of seconds). It starts `followupd run`, feeds example
 # stories into the input topic through Kafka, answers the dialer's calls
 # with outcomes, prints every task, reminder, decision and dead letter as
-# it comes out of the output topics, and stops the daemon with SIGTERM.
+# it comes out of the output topics, stops the daemon with SIGTERM, and
+# ends with `followupd report` over what the run produced.
 set -eu
 BUILD=${1:-build}
 FU=$BUILD/followupd
@@ -61,7 +62,11 @@ wait_for() {
     done
 }
 
-produce() { printf '%s\n' "$@" > "$work/in.jsonl"; "$KT" produce "$bs" wallet.events "$work/in.jsonl" --delay-ms 300 2>/dev/null; }
+produce() {
+    printf '%s\n' "$@" > "$work/in.jsonl"
+    cat "$work/in.jsonl" >> "$work/events.jsonl"
+    "$KT" produce "$bs" wallet.events "$work/in.jsonl" --delay-ms 300 2>/dev/null
+}
 
 echo "== followupd run -c config/demo/followupd.yaml   (log: text, on stderr below)"
 "$FU" run -c config/demo/followupd.yaml 2> "$work/daemon.log" &
@@ -123,5 +128,11 @@ say "followupd exited with $rc; outputs by topic:"
 for t in tasks reminders decisions dead_letter; do
     printf '    %-22s %s\n' "followup.$t" "$(grep -c "\"topic\": \"followup.$t\"" "$work/out.jsonl" || true)"
 done
+echo
+echo "== followupd report --events EVENTS OUTPUTS   (what this run did, spec 3.7)"
+# the consumed topics in simulate's shape: topic names without the prefix
+sed 's/"topic": "followup\.\([a-z_]*\)"/"topic": "\1"/' "$work/out.jsonl" \
+    > "$work/outputs.jsonl"
+"$FU" report --events "$work/events.jsonl" "$work/outputs.jsonl" || rc=1
 echo "Next: README.md (running against a real Kafka and Redis), config/followupd.yaml."
 exit "$rc"

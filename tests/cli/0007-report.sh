@@ -1,0 +1,152 @@
+#!/bin/sh
+# followupd report (spec 3.7): the figures of every simulate story agree
+# with an independent count (tests/tools/report_oracle.py); --compare of a
+# policy with itself has an empty diff and its halves equal the report of
+# simulate's output; a tightened cap shows exactly the change two simulate
+# runs give; text tables; malformed lines; exit codes.
+. tests/cli/lib.sh
+
+case $BUILD in /*) ABS=$BUILD ;; *) ABS=$PWD/$BUILD ;; esac
+FUA="${VG:-} $ABS/followupd"
+ORACLE="/usr/bin/python3 $PWD/tests/tools/report_oracle.py"
+
+# json FILE EXPR: print the Python expression EXPR of the JSON object d
+json() {
+    /usr/bin/python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print($2)" "$1"
+}
+
+for dir in tests/sim/*/; do
+    [ -f "$dir/events.jsonl" ] || continue
+    s=$(basename "$dir")
+    (
+        cd "$dir" || exit 1
+        $FUA simulate --policy policy.yaml events.jsonl >"$T/$s.out" 2>/dev/null &&
+        $FUA report --format json --events events.jsonl "$T/$s.out" >"$T/$s.json" &&
+        $FUA report --compare policy.yaml policy.yaml --format json \
+            events.jsonl >"$T/$s.cmp"
+    )
+    check "$s: report and compare run" [ $? -eq 0 ]
+    check "$s: figures agree with an independent count" \
+        $ORACLE "$T/$s.out" "$dir/events.jsonl" "$T/$s.json"
+    check "$s: compare with itself has an empty diff" \
+        [ "$(json "$T/$s.cmp" 'd["diff"]')" = "{}" ]
+    check "$s: compare's halves are the report of simulate's output" \
+        [ "$(json "$T/$s.cmp" 'd["old"] == d["new"] == json.load(open(sys.argv[1].replace(".cmp", ".json")))')" = True ]
+done
+
+# A tightened cap: 05-caps-drop's calls-per-month from 2 down to 1, over
+# twelve users with four events each (in time order: simulate's clock
+# only moves forward).
+P=tests/sim/05-caps-drop/policy.yaml
+sed 's/limit: 2$/limit: 1/' $P >"$T/tight.yaml"
+check "the tightened policy differs" sh -c "! cmp -s $P '$T/tight.yaml'"
+: >"$T/cap-events.jsonl"
+for day in 01 05 12 20; do
+    ty=b
+    [ "$day" = 05 ] && ty=a
+    for u in 10 11 12 13 14 15 16 17 18 19 20 21; do
+        echo "{\"event_id\": \"e$u-$day\", \"type\": \"$ty\", \"user_id\": \"u-$u\", \"occurred_at\": \"2026-11-${day}T$u:00:00Z\"}" >>"$T/cap-events.jsonl"
+    done
+done
+$FUA simulate --policy $P "$T/cap-events.jsonl" >"$T/cap-old.out"
+$FUA simulate --policy "$T/tight.yaml" "$T/cap-events.jsonl" >"$T/cap-new.out"
+run $FUA report --compare $P "$T/tight.yaml" --format json "$T/cap-events.jsonl"
+check "compare of a tightened cap exits 0" [ "$rc" -eq 0 ]
+cp "$T/out" "$T/cap.json"
+cat >"$T/cap.py" <<'EOF'
+import json, sys
+def counts(path):
+    calls = caps = 0
+    per = {}
+    for line in open(path):
+        o = json.loads(line)
+        v = o["value"]
+        if o["topic"] == "tasks" and v["action"] == "call":
+            calls += 1
+        if o["topic"] == "decisions" and v["decision"] == "suppressed":
+            per[v["reason"]] = per.get(v["reason"], 0) + 1
+            caps += v["reason"].startswith("cap:")
+    return calls, caps, per
+oc, ocap, oper = counts(sys.argv[1])
+nc, ncap, nper = counts(sys.argv[2])
+d = json.load(open(sys.argv[3]))["diff"]
+got_caps = sum(n for r, n in d.get("suppressed", {}).items() if r.startswith("cap:"))
+want_per = {r: nper.get(r, 0) - oper.get(r, 0) for r in set(oper) | set(nper)}
+want_per = {r: n for r, n in want_per.items() if n}
+ok = (nc < oc and ncap > ocap and sum(d["calls"].values()) == nc - oc and
+      got_caps == ncap - ocap and d.get("suppressed", {}) == want_per)
+print(oc, nc, ocap, ncap, d)
+sys.exit(0 if ok else 1)
+EOF
+check "fewer calls, more cap: suppressions, by what simulate gives" \
+    /usr/bin/python3 "$T/cap.py" "$T/cap-old.out" "$T/cap-new.out" "$T/cap.json"
+
+run sh -c "$FUA report --compare $P '$T/tight.yaml' --format json - < '$T/cap-events.jsonl'"
+check "compare reads events from stdin the same" cmp -s "$T/out" "$T/cap.json"
+
+run $FUA report --compare $P "$T/tight.yaml" "$T/cap-events.jsonl"
+check "compare as text: old | new | diff" sh -c "
+    head -n 1 '$T/out' | grep -Eq '^total +old +new +diff$' &&
+    grep -Eq '^calls 1 +[0-9]+ +[0-9]+ +-[0-9]+$' '$T/out'"
+
+# Text tables, from story 09's output.
+S=tests/sim/09-outcomes
+run $FUA report --events $S/events.jsonl "$T/09-outcomes.out"
+check "text report exits 0" [ "$rc" -eq 0 ]
+check "text: the totals table's header" sh -c \
+    "head -n 1 '$T/out' | grep -Eq '^rule +scheduled +suppressed +cancelled +moved +calls '"
+sched=$(json "$T/09-outcomes.json" 'd["total"]["scheduled"]')
+calls=$(json "$T/09-outcomes.json" 'sum(d["total"]["calls"].values())')
+check "text: the total row holds the JSON's figures" sh -c \
+    "grep -Eq '^total +$sched +[0-9]+ +[0-9]+ +[0-9]+ +$calls ' '$T/out'"
+check "text: a row per rule" grep -Eq '^txn +[0-9]+ ' "$T/out"
+check "text: columns line up (the first table's 4 lines, one length)" sh -c \
+    "[ \$(sed -n 1,4p '$T/out' | awk '{ print length(\$0) }' | sort -u | wc -l) -eq 1 ]"
+check "text: a section per map" grep -q '^outcomes  *total  *txn$' "$T/out"
+
+# stdin, malformed lines, exit codes.
+run sh -c "$FUA report --format json --events $S/events.jsonl - < '$T/09-outcomes.out'"
+check "outputs from stdin give the same report" sh -c \
+    "[ $rc -eq 0 ] && cmp -s '$T/out' '$T/09-outcomes.json'"
+{ echo 'not json'; cat "$T/09-outcomes.out"; echo '{"topic": "tasks"}'; } >"$T/bad.out"
+run $FUA report --format json --events $S/events.jsonl "$T/bad.out"
+check "malformed lines are skipped, the rest counted" sh -c \
+    "[ $rc -eq 0 ] && cmp -s '$T/out' '$T/09-outcomes.json'"
+check "malformed lines are told on stderr" sh -c "
+    grep -q ':1: skipped: invalid JSON' '$T/err' &&
+    grep -q '2 malformed output lines skipped' '$T/err'"
+
+run $FUA report
+check "no OUTPUTS: usage, exit 2" [ "$rc" -eq 2 ]
+run $FUA report a.jsonl b.jsonl
+check "two OUTPUTS: exit 2" [ "$rc" -eq 2 ]
+run $FUA report --format xml "$T/09-outcomes.out"
+check "unknown format: exit 2" [ "$rc" -eq 2 ]
+run $FUA report --bogus "$T/09-outcomes.out"
+check "unknown option: exit 2" [ "$rc" -eq 2 ]
+run $FUA report --compare $P "$T/cap-events.jsonl"
+check "--compare with one policy: exit 2" [ "$rc" -eq 2 ]
+run $FUA report -c config/followupd.yaml "$T/09-outcomes.out"
+check "-c without --compare: exit 2" [ "$rc" -eq 2 ]
+run $FUA report --events - -
+check "outputs and events both stdin: exit 2" [ "$rc" -eq 2 ]
+run $FUA report --html "$T/r.html" "$T/09-outcomes.out"
+check "--html writes the page and still prints the report" sh -c \
+    "[ $rc -eq 0 ] && grep -q '</html>' '$T/r.html' && [ -s '$T/out' ]"
+run $FUA report "$T/missing.jsonl"
+check "missing OUTPUTS: exit 1" [ "$rc" -eq 1 ]
+run $FUA report --events "$T/missing.jsonl" "$T/09-outcomes.out"
+check "missing EVENTS: exit 1" [ "$rc" -eq 1 ]
+echo 'version: 1' >"$T/broken.yaml"
+run $FUA report --compare $P "$T/broken.yaml" "$T/cap-events.jsonl"
+check "invalid NEW policy: exit 1 with file:line:col" sh -c \
+    "[ $rc -eq 1 ] && grep -q 'broken.yaml:[0-9]*:[0-9]*:' '$T/err'"
+run $FUA report --compare -c "$T/missing.yaml" $P $P "$T/cap-events.jsonl"
+check "missing -c CONFIG: exit 1" [ "$rc" -eq 1 ]
+run $FUA report --compare -c config/followupd.yaml $P $P "$T/cap-events.jsonl"
+check "-c CONFIG with --compare: exit 0" [ "$rc" -eq 0 ]
+run $FUA report --help
+check "--help: exit 0, usage on stdout" sh -c \
+    "[ $rc -eq 0 ] && grep -q 'followupd report   --compare OLD.yaml NEW.yaml' '$T/out'"
+
+report

@@ -1,0 +1,49 @@
+#!/bin/sh
+# followupd report --html (spec 3.7): one self-contained page that passes
+# `tidy -errors` (Debian's tidy), for a report and for --compare, with the
+# tables and the three charts (calls per day by rule, suppressions by
+# reason, local hours), no script and nothing fetched. The screenshot in
+# a real browser is `make report-shot` (headless Chromium).
+. tests/cli/lib.sh
+
+story=tests/sim/05-caps-drop
+(cd "$story" && "$OLDPWD/$BUILD/followupd" simulate --policy policy.yaml \
+    events.jsonl) >"$T/outputs.jsonl" 2>/dev/null
+
+run $FU report --events "$story/events.jsonl" --html "$T/page.html" \
+    "$T/outputs.jsonl"
+check "report --html exits 0" [ "$rc" -eq 0 ]
+check "the page passes tidy -errors" tidy -errors -q "$T/page.html"
+check "three charts, as inline SVG" sh -c \
+    "[ \$(grep -o '<svg ' '$T/page.html' | wc -l) -eq 3 ]"
+check "each chart has a caption" sh -c "
+    grep -q 'Calls per day (UTC) by rule' '$T/page.html' &&
+    grep -q 'Suppressions by reason' '$T/page.html' &&
+    grep -q 'Calls by hour of the user' '$T/page.html'"
+sed 's|xmlns="http://www.w3.org/2000/svg"||g' "$T/page.html" >"$T/bare"
+check "no script, nothing fetched" sh -c \
+    "! grep -Eqi '<script|<link|<img|@import|url[(]|https?:' '$T/bare'"
+check "the rules of the story are in the tables" sh -c "
+    for r in \$(grep -o '\"rule_id\": \"[a-z0-9-]*\"' '$T/outputs.jsonl' |
+                sort -u | cut -d'\"' -f4); do
+        grep -q \">\$r<\" '$T/page.html' || exit 1
+    done"
+check "a cap reason from the outputs is on the page" sh -c "
+    r=\$(grep -o '\"reason\": \"cap:[a-z0-9-]*\"' '$T/outputs.jsonl' |
+         head -1 | cut -d'\"' -f4)
+    [ -n \"\$r\" ] && grep -q \"\$r\" '$T/page.html'"
+
+sed 's/limit: 2/limit: 1/' "$story/policy.yaml" >"$T/tight.yaml"
+run $FU report --compare "$story/policy.yaml" "$T/tight.yaml" \
+    --html "$T/compare.html" "$story/events.jsonl"
+check "report --compare --html exits 0" [ "$rc" -eq 0 ]
+check "the compare page passes tidy -errors" tidy -errors -q "$T/compare.html"
+check "the compare page shows both policies" sh -c "
+    grep -q 'old policy' '$T/compare.html' &&
+    grep -q 'new policy' '$T/compare.html' &&
+    grep -q '<th>difference</th>' '$T/compare.html'"
+
+run $FU report --html "$T/no/such/dir/page.html" "$T/outputs.jsonl"
+check "an unwritable --html path fails with a message" sh -c \
+    "[ $rc -ne 0 ] && [ -s '$T/err' ]"
+report
