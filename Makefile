@@ -1,12 +1,14 @@
 # followupd -- see README.md. `make` builds build/followupd; `make test`
-# installs what is missing, builds, and runs every test.
+# installs what is missing, builds, and runs every test. `make soak`
+# (minutes, not in `make test`): the daemon under load and faults.
 
 BUILD ?= build
 CC ?= cc
 PKGS := rdkafka hiredis jansson yaml-0.1 libmicrohttpd
 DEB_PKGS := build-essential pkg-config librdkafka-dev libhiredis-dev \
             libjansson-dev libyaml-dev libmicrohttpd-dev redis-server tzdata \
-            valgrind curl python3-jsonschema python3-yaml prometheus shellcheck
+            valgrind curl python3-jsonschema python3-yaml prometheus shellcheck \
+            tidy
 
 WARN := -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes \
         -Wwrite-strings -Wvla -Wformat=2 -Wshadow
@@ -52,7 +54,7 @@ REPLAY_BINS := $(FUZZ_NAMES:%=$(BUILD)/tests/fuzz/replay_%)
 LIBA := $(BUILD)/libfollowupd.a
 
 .PHONY: all clean deps test unit asan valgrind demo bench bench-curves bench-cluster fmt \
-        fuzz fuzz-bins
+        fuzz fuzz-bins soak report-shot
 all: $(BUILD)/followupd $(TEST_BINS) $(TOOL_BINS) $(REPLAY_BINS)
 
 $(BUILD)/%.o: %.c
@@ -108,7 +110,8 @@ fuzz-bins: $(FUZZ_NAMES:%=$(BUILD)/fuzz/%)
 
 # Install the Debian packages the build and the tests need, only when
 # something is missing (pkg-config modules, redis-server, valgrind, tzdata,
-# curl, promtool from prometheus, Debian's python3 with jsonschema).
+# curl, promtool from prometheus, Debian's python3 with jsonschema, tidy
+# for the report page).
 deps:
 	@if ! command -v pkg-config >/dev/null 2>&1 || \
 	    ! pkg-config --exists $(PKGS) || \
@@ -119,6 +122,7 @@ deps:
 	    ! command -v promtool >/dev/null 2>&1 || \
 	    ! /usr/bin/python3 -c 'import jsonschema, yaml' >/dev/null 2>&1 || \
 	    ! command -v shellcheck >/dev/null 2>&1 || \
+	    ! command -v tidy >/dev/null 2>&1 || \
 	    [ ! -f /usr/share/zoneinfo/Europe/Berlin ]; then \
 		echo "deps: installing $(DEB_PKGS)"; \
 		apt-get update -qq && \
@@ -172,9 +176,29 @@ bench-cluster: deps
 	@$(MAKE) --no-print-directory all
 	@BUILD=$(BUILD) sh bench/bench_cluster.sh
 
+# The soak (tests/soak/soak.sh, minutes; not in `make test` or CI): the
+# daemon for SOAK_SECONDS under a steady load, with Redis and broker
+# outages, reloads, kills and a slow consumer on a schedule, then judged
+# by tests/soak/soak_check.py; exits with its status.
+SOAK_SECONDS ?= 300
+soak: deps
+	@$(MAKE) --no-print-directory all
+	@BUILD=$(BUILD) SOAK_SECONDS=$(SOAK_SECONDS) sh tests/soak/soak.sh
+
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@sh deploy/demo.sh $(BUILD)
+
+# The report page in a real browser: `report --compare --html` of the
+# example policy against a tightened copy, loaded from disk by headless
+# Chromium (Debian's chromium, installed when missing), screenshot in
+# $(BUILD)/report-shot.png. Not in `make test`: Chromium is large.
+report-shot: deps
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+		--no-install-recommends chromium >/dev/null; }
+	@$(MAKE) --no-print-directory all
+	@BUILD=$(BUILD) sh tests/report_shot.sh
 
 clean:
 	rm -rf build build-asan

@@ -183,7 +183,7 @@ static void chart_bars(FILE *out, const struct chart *c, double top,
         }
         if (l % every == 0) {
             fprintf(out, "<text x=\"%d\" y=\"%d\" class=\"label\" "
-                         "transform=\"rotate(-40 %d %d)\">",
+                         "transform=\"rotate(-60 %d %d)\">",
                     x0 + slot / 2, 24 + CHART_H, x0 + slot / 2, 24 + CHART_H);
             put_esc(out, c->labels[l]);
             fputs("</text>", out);
@@ -191,16 +191,16 @@ static void chart_bars(FILE *out, const struct chart *c, double top,
     }
 }
 
-/* Margins for labels of up to maxlen characters written at -40 degrees
- * (about 6.5 px a character: cos 40 = 0.77 of it to the left, sin 40 =
- * 0.64 of it down). */
+/* Margins for labels of up to maxlen characters written at -60 degrees
+ * (about 6.5 px a character: cos 60 = 0.5 of it to the left, sin 60 =
+ * 0.87 of it down). */
 static void chart_margins(struct chart *c, int slot) {
     size_t maxlen = 1;
     for (int l = 0; l < c->nlabels; l++)
         if (strlen(c->labels[l]) > maxlen) maxlen = strlen(c->labels[l]);
-    c->left = 5 * (int)maxlen + 8 - slot / 2;
+    c->left = 13 * (int)maxlen / 4 + 8 - slot / 2;
     if (c->left < MARGIN_L) c->left = MARGIN_L;
-    c->bottom = 24 + 4 * (int)maxlen;
+    c->bottom = 24 + 6 * (int)maxlen;
 }
 
 static void put_chart(FILE *out, struct chart *c) {

@@ -299,14 +299,69 @@ static int mem_due_users(void *ctx, int64_t now, char **users, int max,
 
 /* ---- Outbox ---- */
 
+/* Keys (user ids) of messages under a live lease, met in id order during
+ * one claim: an open-addressing set of borrowed strings. */
+struct held_users {
+    const char **slot;
+    size_t cap;
+};
+
+static size_t key_hash(const char *s) {
+    size_t h = 5381;
+    for (; *s; s++) h = h * 33 + (unsigned char)*s;
+    return h;
+}
+
+/* 1 when key is in the set; with add, put it in. -1 on ENOMEM. */
+static int held_find(struct held_users *h, const char *key, int add) {
+    if (!h->cap) {
+        if (!add) return 0;
+        if (!(h->slot = calloc(64, sizeof(*h->slot)))) return -1;
+        h->cap = 64;
+    }
+    size_t i = key_hash(key) & (h->cap - 1);
+    for (; h->slot[i]; i = (i + 1) & (h->cap - 1))
+        if (!strcmp(h->slot[i], key)) return 1;
+    if (!add) return 0;
+    h->slot[i] = key;
+    return 0;
+}
+
+/* Adds key, growing the set to keep it at most half full. 0 / -1. */
+static int held_add(struct held_users *h, const char *key, size_t *n) {
+    if (2 * (*n + 1) > h->cap && h->cap) {
+        struct held_users big = {calloc(2 * h->cap, sizeof(*h->slot)),
+                                 2 * h->cap};
+        if (!big.slot) return -1;
+        for (size_t i = 0; i < h->cap; i++)
+            if (h->slot[i]) held_find(&big, h->slot[i], 1);
+        free(h->slot);
+        *h = big;
+    }
+    int rc = held_find(h, key, 1);
+    if (rc == 0) (*n)++;
+    return rc < 0 ? -1 : 0;
+}
+
+/* A user's messages leave in the order they were written (as claim.lua
+ * does on Redis): one whose user has an earlier message under a live
+ * lease waits until that one is confirmed or leased again. */
 static int mem_outbox_claim(void *ctx, int64_t now, int lease,
                             struct outbox_msg *out, int max,
                             struct fu_err *err) {
     struct mem_store *ms = ctx;
+    struct held_users held = {NULL, 0};
+    size_t nheld = 0;
     int n = 0;
     for (size_t i = ms->outbox_head; i < ms->noutbox && n < max; i++) {
         struct mem_outbox_item *it = &ms->outbox[i];
-        if (it->visible_at > now) continue;
+        const char *user = it->msg.key ? it->msg.key : "";
+        if (it->visible_at == INT64_MAX) continue; /* confirmed */
+        if (it->visible_at > now) {
+            if (held_add(&held, user, &nheld) < 0) goto nomem;
+            continue;
+        }
+        if (held_find(&held, user, 0)) continue;
         struct outbox_msg *o = &out[n];
         memset(o, 0, sizeof(*o));
         snprintf(o->id, sizeof(o->id), "%020llu", (unsigned long long)it->id);
@@ -316,13 +371,17 @@ static int mem_outbox_claim(void *ctx, int64_t now, int lease,
         o->msg.value = strdup(it->msg.value);
         if ((it->msg.key && !o->msg.key) || !o->msg.value) {
             outbox_msg_release(o);
-            while (n > 0) outbox_msg_release(&out[--n]);
-            return fu_err_set(err, FU_ENOMEM, "out of memory");
+            goto nomem;
         }
         it->visible_at = now + lease;
         n++;
     }
+    free(held.slot);
     return n;
+nomem:
+    while (n > 0) outbox_msg_release(&out[--n]);
+    free(held.slot);
+    return fu_err_set(err, FU_ENOMEM, "out of memory");
 }
 
 static void outbox_compact(struct mem_store *ms) {

@@ -261,8 +261,11 @@ static void test_memory_outbox(void) {
     CHECK(store_memory_open(&s, &err) == 0);
     plan_init(&plan);
     plan_add_take(&plan, OUT_TASKS, 10, strdup("u"), strdup("{\"n\": 1}"));
-    plan_add_take(&plan, OUT_REMINDERS, 11, strdup("u"), strdup("{\"n\": 2}"));
     CHECK(store_load_one(&s, "u", &st, &err) == 0);
+    CHECK(store_save_one(&s, st, 60, &plan, &err) == 0);
+    plan_reset(&plan);
+    plan_add_take(&plan, OUT_REMINDERS, 11, strdup("v"), strdup("{\"n\": 2}"));
+    CHECK(store_load_one(&s, "v", &st, &err) == 0);
     CHECK(store_save_one(&s, st, 60, &plan, &err) == 0);
     plan_release(&plan);
     CHECK_INT(s.ops->outbox_claim(s.ctx, 100, 5, got, 1, &err), 1);
@@ -279,6 +282,47 @@ static void test_memory_outbox(void) {
     CHECK_INT(s.ops->outbox_claim(s.ctx, 1000, 5, again, 4, &err), 0);
     outbox_msg_release(&got[0]);
     outbox_msg_release(&got[1]);
+    store_close(&s);
+}
+
+/* A user's messages leave in the order they were written: a cancel
+ * written while its call is under a lease (a daemon died, or the broker
+ * gave up, before the call was confirmed) waits for the call. */
+static void test_memory_outbox_user_order(void) {
+    TEST("memory outbox: a user's later message waits for an earlier lease");
+    struct store s;
+    struct fu_err err;
+    struct plan plan;
+    struct outbox_msg call, other[4];
+    struct user_state *st;
+    CHECK(store_memory_open(&s, &err) == 0);
+    plan_init(&plan);
+    plan_add_take(&plan, OUT_TASKS, 10, strdup("u"), strdup("{\"call\": 1}"));
+    CHECK(store_load_one(&s, "u", &st, &err) == 0);
+    CHECK(store_save_one(&s, st, 60, &plan, &err) == 0);
+    CHECK_INT(s.ops->outbox_claim(s.ctx, 100, 15, &call, 1, &err), 1);
+    /* then the cancel of u, and a message of another user */
+    plan_reset(&plan);
+    plan_add_take(&plan, OUT_TASKS, 12, strdup("u"), strdup("{\"cancel\": 1}"));
+    CHECK(store_load_one(&s, "u", &st, &err) == 0);
+    CHECK(store_save_one(&s, st, 60, &plan, &err) == 0);
+    plan_reset(&plan);
+    plan_add_take(&plan, OUT_TASKS, 12, strdup("w"), strdup("{\"w\": 1}"));
+    CHECK(store_load_one(&s, "w", &st, &err) == 0);
+    CHECK(store_save_one(&s, st, 60, &plan, &err) == 0);
+    plan_release(&plan);
+    int n = s.ops->outbox_claim(s.ctx, 101, 15, other, 4, &err);
+    CHECK_INT(n, 1); /* w only: u's cancel is held behind its call */
+    CHECK(n == 1 && !strcmp(other[0].msg.key, "w"));
+    for (int i = 0; i < n; i++) outbox_msg_release(&other[i]);
+    /* the lease runs out: the call comes back first, with its cancel
+     * behind it in the same claim (one producer keeps their order) */
+    n = s.ops->outbox_claim(s.ctx, 115, 15, other, 4, &err);
+    CHECK_INT(n, 2);
+    CHECK(n == 2 && strstr(other[0].msg.value, "call") &&
+          strstr(other[1].msg.value, "cancel"));
+    for (int i = 0; i < n; i++) outbox_msg_release(&other[i]);
+    outbox_msg_release(&call);
     store_close(&s);
 }
 
@@ -436,6 +480,7 @@ int main(void) {
     test_memory_store_order();
     test_outbox_codec();
     test_memory_outbox();
+    test_memory_outbox_user_order();
     test_free_null();
     test_consent_switched_on(db);
     tzdb_free(db);

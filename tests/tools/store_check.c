@@ -2,7 +2,8 @@
  * redis-server (tests/integration/0005-redis-store.sh passes its URL):
  * compare-and-set conflicts, empty states deleted with their index entry,
  * TTLs, the outbox lease (a claimed message comes back when its lease runs
- * out, and is gone once confirmed), NOSCRIPT recovery, reconnecting after
+ * out, and is gone once confirmed; a user's messages stay in order
+ * behind a lease), NOSCRIPT recovery, reconnecting after
  * the connection dropped, and errors for bad URLs.
  * usage: store_check redis://127.0.0.1:PORT/0 */
 #include <hiredis/hiredis.h>
@@ -165,6 +166,45 @@ static void test_outbox_lease(struct store *s) {
     for (int i = 0; i < n; i++) outbox_msg_release(&got[i]);
 }
 
+/* One message of user into the outbox (saved with the user's state). */
+static void queue_one(struct store *s, const char *user, const char *value) {
+    struct fu_err err;
+    struct plan plan;
+    struct user_state *st;
+    plan_init(&plan);
+    plan_add_take(&plan, OUT_TASKS, 1000, strdup(user), strdup(value));
+    CHECK(store_load_one(s, user, &st, &err) == 0);
+    CHECK(store_save_one(s, st, 60, &plan, &err) == 0);
+    plan_release(&plan);
+}
+
+/* claim.lua keeps each user's messages in the order they were written: a
+ * cancel written while its call is under a lease waits for the call. */
+static void test_outbox_user_order(struct store *s) {
+    TEST("outbox: a user's later message waits for an earlier lease");
+    struct fu_err err;
+    struct outbox_msg call, got[8];
+    queue_one(s, "u-ord", "{\"call\": 1}");
+    CHECK_INT(s->ops->outbox_claim(s->ctx, 20000, 15, &call, 1, &err), 1);
+    queue_one(s, "u-ord", "{\"cancel\": 1}");
+    queue_one(s, "u-other", "{\"other\": 1}");
+    int n = s->ops->outbox_claim(s->ctx, 20001, 15, got, 8, &err);
+    CHECK_INT(n, 1); /* u-other only: the cancel is held behind its call */
+    CHECK(n == 1 && !strcmp(got[0].msg.key, "u-other"));
+    CHECK(s->ops->outbox_confirm(s->ctx, got, n, &err) == 0);
+    for (int i = 0; i < n; i++) outbox_msg_release(&got[i]);
+    n = s->ops->outbox_claim(s->ctx, 20014, 15, got, 8, &err);
+    CHECK_INT(n, 0); /* still held while the lease lives */
+    n = s->ops->outbox_claim(s->ctx, 20015, 15, got, 8, &err);
+    CHECK_INT(n, 2); /* the lease ran out: the call first, then its cancel */
+    CHECK(n == 2 && strstr(got[0].msg.value, "call") &&
+          strstr(got[1].msg.value, "cancel"));
+    CHECK(s->ops->outbox_confirm(s->ctx, got, n, &err) == 0);
+    for (int i = 0; i < n; i++) outbox_msg_release(&got[i]);
+    outbox_msg_release(&call);
+    CHECK_INT(s->ops->outbox_claim(s->ctx, 99999, 15, got, 8, &err), 0);
+}
+
 static void test_noscript_and_reconnect(struct store *s) {
     TEST("NOSCRIPT reloads the scripts; a dropped connection reconnects");
     struct fu_err err;
@@ -213,6 +253,7 @@ int main(int argc, char **argv) {
     test_conflict_among_many(&s);
     test_index_and_ttl(&s);
     test_outbox_lease(&s);
+    test_outbox_user_order(&s);
     test_noscript_and_reconnect(&s);
     test_bad_urls();
     store_close(&s);
