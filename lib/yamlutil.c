@@ -155,6 +155,7 @@ static int yu_map_duplicates(struct yu_doc *doc, yaml_node_t *n,
         const char *k = yu_scalar(yu_map_key(doc, YU(n), i));
         if (k) refs[nrefs++] = (struct yu_keyref){k, i};
     }
+    if (nrefs < 2) return 0; /* refs is NULL when no mapping has a key */
     qsort(refs, (size_t)nrefs, sizeof(*refs), keyref_cmp);
     for (int i = 1; i < nrefs; i++) {
         int first = i - 1;
