@@ -105,15 +105,19 @@ timing     First copies never leave early (Kafka ts >= due_at / send_at);
            instant <= due - lead and >= the decision time.
 opt_out    No task or reminder of a follow-up scheduled before an opt-out
            (or, under require_consent, a consent withdrawal) leaves after
-           that opt-out was decided; nothing is scheduled for a user while
+           that opt-out was decided (a call followed by its cancel in its
+           partition was emitted before: see cancels); nothing is scheduled for a user while
            opted out; a repeat series ends at an opt-out; an emitted call
            whose not_after had not passed and that had no outcome gets a
            cancel when the user opts out.
 cancels    Every `cancelled` record (and every move, `replaces`) of a task
            that was emitted is matched by a cancel message whose reason
            maps to the record's (opted_out->opt_out, no_consent->no_consent,
-           else rescheduled); a task never leaves after it was cancelled; a
-           cancel names an emitted task, follows it, and has a record.
+           else rescheduled); a task never leaves after it was cancelled,
+           unless its cancel follows it in its partition (it was emitted
+           before the cancel was decided, and the outbox waited for Redis
+           or the broker); a cancel names an emitted task, follows it, and
+           has a record.
 rss        With --rss: median of the last third of the samples <= median of
            the middle third * 1.10 + 4096 KiB ("restart" lines are skipped).
 
@@ -1362,6 +1366,17 @@ class SoakCheck:
             times.append(self.cancels[task_id].ts)
         return min(times) if times else None
 
+    def cancel_follows(self, task_id):
+        """1 when the call's cancel comes after the call in their partition
+        (one user's messages share one): a call the daemon emitted before a
+        void decision may leave after it (the outbox waits for Redis or the
+        broker), and the dialer still reads it, then its cancel."""
+        call, cancel = self.calls.get(task_id), self.cancels.get(task_id)
+        if call is None or cancel is None:
+            return False
+        return (cancel.rec.partition == call.rec.partition and
+                cancel.rec.offset > call.rec.offset)
+
     def first_sched(self, task_id):
         lst = self.sched_by_task.get(task_id)
         return lst[0] if lst else None
@@ -2403,7 +2418,7 @@ class SoakCheck:
                     what = "user %s task %s event %s" % (user, tid, ev.event_id)
                     if ident != tid:
                         what += " reminder %s" % ident
-                    if m.ts <= ev.up:
+                    if m.ts <= ev.up or (ident == tid and self.cancel_follows(tid)):
                         continue
                     if r is not None:
                         if r.at_ms + 999 < ev.lo:
@@ -2477,7 +2492,7 @@ class SoakCheck:
                 continue
             first_void = min(voids, key=lambda r: r.at_ms)
             user = call.value["user_id"]
-            if call.ts > first_void.at_ms + 999:
+            if call.ts > first_void.at_ms + 999 and not self.cancel_follows(tid):
                 P("user %s task %s event %s: left at %s, after it was %s at %s" % (
                     user, tid, first_void.event_id, fmt_ms(call.ts),
                     "moved" if first_void.decision == "scheduled" else
