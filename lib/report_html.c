@@ -9,6 +9,7 @@
  * shows exactly what `--format json` says. */
 #include "report_html.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -135,7 +136,7 @@ static double chart_max(const struct chart *c) {
         }
         if (sum > top) top = sum;
     }
-    return top > 0 ? 4 * (double)(long)((top + 3.999) / 4) : 0;
+    return 4 * ceil(top / 4);
 }
 
 static void chart_legend(FILE *out, const struct chart *c, int y) {

@@ -2234,25 +2234,25 @@ class SoakCheck:
                   % (v["user_id"], tid, v["trigger"].get("event_id"), fmt_ms(m.ts),
                      -late, v["due_at"]))
             self.check_task_window(tid, m, P)
-        for rid, m in self.reminders.items():
+        def sent_late(m, what):
+            """How late a reminder or message left after its send_at (ms),
+            counted; one that left early is a problem."""
             v = m.value
-            send = parse_utc(v["send_at"])
-            late = m.ts - send * 1000
+            late = m.ts - parse_utc(v["send_at"]) * 1000
             late_rem.append(late)
             if late < 0:
-                early += 1
-                P("user %s task %s: reminder %s left at %s, %d ms before its send_at %s"
-                  % (v["user_id"], v["task_id"], rid, fmt_ms(m.ts), -late, v["send_at"]))
+                P("user %s task %s: %s left at %s, %d ms before its send_at %s"
+                  % (v["user_id"], v.get("task_id") or v.get("message_id"),
+                     what, fmt_ms(m.ts), -late, v["send_at"]))
+            return late < 0
+
+        for rid, m in self.reminders.items():
+            early += sent_late(m, "reminder " + rid)
             self.check_reminder_window(rid, m, P)
         for mid, m in self.messages.items():
             v = m.value
             send = parse_utc(v["send_at"])
-            late = m.ts - send * 1000
-            late_rem.append(late)
-            if late < 0:
-                early += 1
-                P("user %s task %s: message left %d ms before its send_at %s"
-                  % (v["user_id"], mid, -late, v["send_at"]))
+            early += sent_late(m, "message")
             r = self.first_sched(mid)
             states = self.states_since(v["user_id"], r, m.ts, m.ts)
             if pol.message_window and not any(
