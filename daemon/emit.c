@@ -43,6 +43,7 @@ static const char *topic_for(const struct config *cfg, enum out_topic t) {
     case OUT_REMINDERS: return cfg->topic_reminders;
     case OUT_DECISIONS: return cfg->topic_decisions;
     case OUT_DEAD_LETTER: return cfg->topic_dead_letter;
+    case OUT_MESSAGES: return cfg->topic_messages;
     }
     return NULL;
 }

@@ -49,6 +49,7 @@ static const struct family_def families[] = {
     {"followupd_decisions_total", "Decision records produced, by decision and reason.", METRIC_COUNTER, NULL, 0},
     {"followupd_tasks_produced_total", "Task messages produced, by action.", METRIC_COUNTER, NULL, 0},
     {"followupd_reminders_produced_total", "Reminder messages produced.", METRIC_COUNTER, NULL, 0},
+    {"followupd_messages_produced_total", "Message follow-ups produced (spec 4.2), by channel.", METRIC_COUNTER, NULL, 0},
     {"followupd_outbox_depth", "Messages waiting for the broker.", METRIC_GAUGE, NULL, 0},
     {"followupd_oldest_due_age_seconds", "Age of the oldest item that is due and not yet sent.", METRIC_GAUGE, NULL, 0},
     {"followupd_store_call_duration_seconds", "State store calls (Redis round trips), by operation.", METRIC_HISTOGRAM, latency_buckets, NB(latency_buckets)},
@@ -258,6 +259,11 @@ void observe_produced(struct daemon *d, const struct out_msg *m) {
         metrics_label(labels, sizeof(labels), "decision", a);
         metrics_label(labels, sizeof(labels), "reason", b);
         metrics_inc(d->metrics, "followupd_decisions_total", labels, 1);
+        break;
+    case OUT_MESSAGES:
+        str_field(m->value, "channel", a, sizeof(a));
+        metrics_label(labels, sizeof(labels), "channel", a);
+        metrics_inc(d->metrics, "followupd_messages_produced_total", labels, 1);
         break;
     case OUT_DEAD_LETTER:
         break;

@@ -75,9 +75,10 @@ static int64_t add64(int64_t a, int64_t b) {
 
 static uint64_t next_seq(struct ectx *c) { return (*c->env->seq)++; }
 
-/* task_id: a hash of user, rule, trigger, occurrence, attempt and
- * reschedule count, never of the policy version (spec 4, Ids). */
-static void make_task_id(const char *user, const char *rule,
+/* task_id ("t-") or message_id ("m-", spec 4.2): a hash of user, rule,
+ * trigger, occurrence, attempt and reschedule count, never of the policy
+ * version (spec 4, Ids). */
+static void make_task_id(int kind, const char *user, const char *rule,
                          const char *event_id, int occurrence, int attempt,
                          int reschedules, char *out) {
     struct hash128 h;
@@ -88,7 +89,7 @@ static void make_task_id(const char *user, const char *rule,
     hash128_int(&h, occurrence);
     hash128_int(&h, attempt);
     hash128_int(&h, reschedules);
-    out[0] = 't';
+    out[0] = kind == FOLLOWUP_MESSAGE ? 'm' : 't';
     out[1] = '-';
     hash128_hex(&h, out + 2, STATE_ID_LEN - 3);
 }
@@ -115,6 +116,7 @@ static void emit(struct ectx *c, enum out_topic topic, struct jsonw *w) {
 struct decision {
     const char *event_id, *rule_id, *decision, *task_id, *reason;
     const char *reminder, *replaces; /* written only when set */
+    int kind; /* enum followup_kind: a message's record says so */
     int64_t due_at;
     int attempt, occurrence;
 };
@@ -141,6 +143,7 @@ static void emit_decision(struct ectx *c, const struct decision *d) {
     jsonw_ktime(&w, "at", c->now);
     jsonw_kint_or_null(&w, "attempt", d->attempt);
     jsonw_kint_or_null(&w, "occurrence", d->occurrence);
+    if (d->kind == FOLLOWUP_MESSAGE) jsonw_kstr(&w, "kind", "message");
     if (d->reminder) jsonw_kstr(&w, "reminder", d->reminder);
     if (d->replaces) jsonw_kstr(&w, "replaces", d->replaces);
     jsonw_kstr(&w, "policy_version", c->pol->version);
@@ -159,8 +162,18 @@ static void emit_followup_decision(struct ectx *c, const struct followup *f,
                          .reason = reason,
                          .due_at = f->due_at,
                          .attempt = f->attempt,
-                         .occurrence = f->occurrence};
+                         .occurrence = f->occurrence,
+                         .kind = f->kind};
     emit_decision(c, &d);
+}
+
+static void emit_trigger(struct jsonw *w, const struct followup *f) {
+    jsonw_key(w, "trigger");
+    jsonw_obj_open(w);
+    jsonw_kstr(w, "event_id", f->trigger_event_id);
+    jsonw_kstr(w, "type", f->trigger_type);
+    jsonw_ktime(w, "occurred_at", f->trigger_at);
+    jsonw_obj_close(w);
 }
 
 static void emit_task(struct ectx *c, const struct followup *f) {
@@ -182,14 +195,31 @@ static void emit_task(struct ectx *c, const struct followup *f) {
     jsonw_kstr(&w, "script", f->script);
     jsonw_key(&w, "context");
     jsonw_raw(&w, f->context_json ? f->context_json : "{}");
-    jsonw_key(&w, "trigger");
-    jsonw_obj_open(&w);
-    jsonw_kstr(&w, "event_id", f->trigger_event_id);
-    jsonw_kstr(&w, "type", f->trigger_type);
-    jsonw_ktime(&w, "occurred_at", f->trigger_at);
-    jsonw_obj_close(&w);
+    emit_trigger(&w, f);
     jsonw_obj_close(&w);
     emit(c, OUT_TASKS, &w);
+}
+
+/* A message follow-up, when due (spec 4.2). */
+static void emit_message(struct ectx *c, const struct followup *f) {
+    struct jsonw w;
+    jsonw_init(&w);
+    jsonw_obj_open(&w);
+    jsonw_kstr(&w, "schema", "followupd.message/v1");
+    jsonw_kstr(&w, "message_id", f->task_id);
+    jsonw_kstr(&w, "user_id", c->st->user_id);
+    jsonw_kstr(&w, "rule_id", f->rule_id);
+    jsonw_kstr(&w, "channel", f->message_channel);
+    jsonw_kstr(&w, "template", f->message_template);
+    jsonw_ktime(&w, "send_at", f->due_at);
+    jsonw_ktime(&w, "expires_at", f->expires_at);
+    jsonw_kstr(&w, "timezone", tz_name(c->tz));
+    jsonw_key(&w, "context");
+    jsonw_raw(&w, f->context_json ? f->context_json : "{}");
+    emit_trigger(&w, f);
+    jsonw_kstr(&w, "policy_version", f->policy_version);
+    jsonw_obj_close(&w);
+    emit(c, OUT_MESSAGES, &w);
 }
 
 static void emit_cancel(struct ectx *c, const struct followup *f,
@@ -281,9 +311,12 @@ static int cap_breaks(const struct times *t, int limit, int64_t per,
     return broken;
 }
 
-/* Which calls a cap check counts and which it leaves out. */
-struct call_check {
+/* A follow-up being placed, for the caps: which apply to it and which
+ * follow-ups they count. */
+struct cap_check {
     const struct rule *rule;       /* its own cap; NULL to skip it */
+    int kind;                      /* enum followup_kind being placed */
+    const char *channel;           /* a message's channel */
     int exclude;                   /* follow-up index not counted, or -1 */
     const struct rule *superseder; /* its superseded pending ones are out */
 };
@@ -296,9 +329,9 @@ static int supersedes(const struct policy *pol, const struct rule *b,
     return 0;
 }
 
-/* Counted by call caps: attempt 1, not cancelled (spec 4, Caps). */
-static int call_counted(const struct ectx *c, const struct call_check *cc,
-                        int i) {
+/* Counted by follow-up caps: attempt 1, not cancelled (spec 4, Caps). */
+static int followup_counted(const struct ectx *c, const struct cap_check *cc,
+                            int i) {
     const struct followup *f = &c->st->followups[i];
     if (i == cc->exclude || f->attempt != 1 ||
         f->status == FOLLOWUP_CANCELLED)
@@ -309,30 +342,45 @@ static int call_counted(const struct ectx *c, const struct call_check *cc,
     return 1;
 }
 
-/* The due times counted by one call cap (rule_id NULL: every rule). */
-static void call_times(struct ectx *c, const struct call_check *cc,
-                       const char *rule_id, struct times *t) {
+/* 1 when shared cap `cap` counts follow-up f: calls for `callbacks`,
+ * messages (on its channel) for `messages` (spec 4.2); reminder caps
+ * count no follow-up. */
+static int cap_counts(const struct cap *cap, int kind, const char *channel) {
+    switch (cap->count) {
+    case CAP_COUNT_CALLBACKS: return kind == FOLLOWUP_CALL;
+    case CAP_COUNT_MESSAGES: return kind == FOLLOWUP_MESSAGE;
+    case CAP_COUNT_MESSAGE_CHANNEL:
+        return kind == FOLLOWUP_MESSAGE && !strcmp(cap->channel, channel);
+    default: return 0;
+    }
+}
+
+/* The due times counted by the rule's own cap (cap NULL: every kind of
+ * the rule) or by shared cap `cap`. */
+static void followup_times(struct ectx *c, const struct cap_check *cc,
+                           const struct cap *cap, struct times *t) {
     t->n = 0;
     for (int i = 0; i < c->st->nfollowups; i++) {
         const struct followup *f = &c->st->followups[i];
-        if (!call_counted(c, cc, i)) continue;
-        if (rule_id && strcmp(f->rule_id, rule_id)) continue;
+        if (!followup_counted(c, cc, i)) continue;
+        if (!cap && strcmp(f->rule_id, cc->rule->id)) continue;
+        if (cap && !cap_counts(cap, f->kind, f->message_channel)) continue;
         times_add(c, t, f->due_at);
     }
     if (t->n > 1) qsort(t->v, (size_t)t->n, sizeof(int64_t), cmp_i64);
 }
 
-/* The first call cap that d breaks, in precedence order: -1 none, 0 the
- * rule's own cap, k + 1 shared cap k. *next: the latest of their earliest
- * retry instants, where a deferred call may try next. */
-static int call_caps_broken(struct ectx *c, const struct call_check *cc,
-                            int64_t d, int64_t *next) {
+/* The first follow-up cap that d breaks, in precedence order: -1 none, 0
+ * the rule's own cap, k + 1 shared cap k. *next: the latest of their
+ * earliest retry instants, where a deferred follow-up may try next. */
+static int followup_caps_broken(struct ectx *c, const struct cap_check *cc,
+                                int64_t d, int64_t *next) {
     struct times t = {0};
     int first = -1;
     int64_t nx;
     *next = d + 1;
     if (cc->rule && cc->rule->has_cap) {
-        call_times(c, cc, cc->rule->id, &t);
+        followup_times(c, cc, NULL, &t);
         if (cap_breaks(&t, cc->rule->cap_limit, cc->rule->cap_per, d, &nx)) {
             first = 0;
             *next = max64(*next, nx);
@@ -340,8 +388,8 @@ static int call_caps_broken(struct ectx *c, const struct call_check *cc,
     }
     for (int k = 0; k < c->pol->ncaps; k++) {
         const struct cap *cap = &c->pol->caps[k];
-        if (cap->count != CAP_COUNT_CALLBACKS) continue;
-        call_times(c, cc, NULL, &t);
+        if (!cap_counts(cap, cc->kind, cc->channel)) continue;
+        followup_times(c, cc, cap, &t);
         if (!cap_breaks(&t, cap->limit, cap->per, d, &nx)) continue;
         if (first < 0) first = k + 1;
         *next = max64(*next, nx);
@@ -358,7 +406,9 @@ static int reminder_caps_broken(struct ectx *c, const char *channel,
     int first = -1;
     for (int k = 0; k < c->pol->ncaps && first < 0; k++) {
         const struct cap *cap = &c->pol->caps[k];
-        if (cap->count == CAP_COUNT_CALLBACKS) continue;
+        if (cap->count != CAP_COUNT_REMINDERS &&
+            cap->count != CAP_COUNT_CHANNEL)
+            continue;
         if (cap->count == CAP_COUNT_CHANNEL && strcmp(cap->channel, channel))
             continue;
         t.n = 0;
@@ -389,11 +439,15 @@ static void cap_reason(const struct policy *pol, int broken, char *buf,
 
 /* ---- Slot search ---- */
 
-/* First calling-window instant >= start and < expiry. 0 / -1 none. */
-static int call_next(struct ectx *c, int64_t start, int64_t expiry,
+/* First instant >= start and < expiry in the window of a follow-up of
+ * `kind`: the user's calling window for a call, the message window for a
+ * message (spec 4.2). 0 / -1 none. */
+static int slot_next(struct ectx *c, int kind, int64_t start, int64_t expiry,
                      int64_t *d, int64_t *slot_end) {
     if (start >= expiry) return -1;
-    return window_next(c->cw, c->tz, start, expiry, d, slot_end);
+    const struct window *w =
+        kind == FOLLOWUP_MESSAGE ? &c->pol->message_window : c->cw;
+    return window_next(w, c->tz, start, expiry, d, slot_end);
 }
 
 /* The earliest due time that leaves room for a reminder `lead` before it:
@@ -409,15 +463,16 @@ static int64_t reminder_room(struct ectx *c, const struct rule *r,
     return add64(m, r->reminder_lead);
 }
 
-/* Move d forward until every call cap holds (on_cap: defer and moves).
- * 0 with *d / *end set, -1 when no slot before expiry keeps them all. */
-static int defer_call(struct ectx *c, const struct call_check *cc,
-                      int64_t start, int64_t expiry, int64_t *d,
-                      int64_t *end) {
+/* Move d forward until every cap of the follow-up holds (on_cap: defer
+ * and moves), in its kind's window. 0 with *d / *end set, -1 when no slot
+ * before expiry keeps them all. */
+static int defer_followup(struct ectx *c, const struct cap_check *cc,
+                          int64_t start, int64_t expiry, int64_t *d,
+                          int64_t *end) {
     for (int step = 0; step < DEFER_MAX_STEPS && !c->oom; step++) {
         int64_t next;
-        if (call_next(c, start, expiry, d, end) < 0) return -1;
-        if (call_caps_broken(c, cc, *d, &next) < 0) return 0;
+        if (slot_next(c, cc->kind, start, expiry, d, end) < 0) return -1;
+        if (followup_caps_broken(c, cc, *d, &next) < 0) return 0;
         start = next;
     }
     return -1;
@@ -559,14 +614,6 @@ static void forget_cancelled(struct user_state *st) {
     }
 }
 
-static int policy_uses_channel(const struct policy *pol, const char *ch) {
-    for (int i = 0; i < pol->nrules; i++)
-        if (pol->rules[i].has_reminder &&
-            !strcmp(pol->rules[i].reminder_channel, ch))
-            return 1;
-    return 0;
-}
-
 /* Before one more channel is turned off: at ENGINE_CHANNELS_OFF_MAX,
  * forget one the policy does not use. Channels it uses are always kept,
  * so the list stays within the bound plus the policy's own channels. */
@@ -585,6 +632,7 @@ static void make_channel_room(struct ectx *c) {
 /* A follow-up to decide: a rule's new occurrence or a retry. */
 struct candidate {
     const struct rule *rule;
+    int kind; /* enum followup_kind, chosen when the trigger was decided */
     const char *trigger_event_id, *trigger_type;
     int64_t trigger_at;
     const char *context_json;
@@ -608,7 +656,13 @@ static void place_first(struct ectx *c, const struct candidate *k,
     int64_t start = max64(k->planned, c->now);
     if (room) start = max64(start, reminder_room(c, k->rule, k->expires_at));
     p->have_slot = start != TIME_MAX &&
-                   call_next(c, start, k->expires_at, &p->due, &p->end) == 0;
+                   slot_next(c, k->kind, start, k->expires_at, &p->due,
+                             &p->end) == 0;
+}
+
+/* The channel of a message follow-up of r, NULL for a call. */
+static const char *kind_channel(const struct rule *r, int kind) {
+    return kind == FOLLOWUP_MESSAGE ? r->message.channel : NULL;
 }
 
 static void place(struct ectx *c, const struct candidate *k, int room,
@@ -620,6 +674,9 @@ static void place(struct ectx *c, const struct candidate *k, int room,
         p->reason = "opted_out";
     else if (lacks_consent(c))
         p->reason = "no_consent";
+    else if (k->kind == FOLLOWUP_MESSAGE &&
+             !user_state_channel_on(c->st, r->message.channel))
+        p->reason = "channel_off";
     else if (is_superseded(c, r))
         p->reason = "superseded";
     else if (!p->have_slot)
@@ -628,12 +685,12 @@ static void place(struct ectx *c, const struct candidate *k, int room,
         p->reason = "cooldown";
     if (p->reason || k->attempt != 1) return;
 
-    struct call_check cc = {r, -1, r};
+    struct cap_check cc = {r, k->kind, kind_channel(r, k->kind), -1, r};
     int64_t next, d, end;
-    int broken = call_caps_broken(c, &cc, p->due, &next);
+    int broken = followup_caps_broken(c, &cc, p->due, &next);
     if (broken < 0) return;
     if (r->on_cap == ON_CAP_DEFER &&
-        defer_call(c, &cc, next, k->expires_at, &d, &end) == 0) {
+        defer_followup(c, &cc, next, k->expires_at, &d, &end) == 0) {
         p->due = d;
         p->end = end;
         return;
@@ -671,22 +728,29 @@ static struct followup *add_pending(struct ectx *c, const struct candidate *k,
                                     const struct placement *p,
                                     const char *task_id) {
     const struct rule *r = k->rule;
+    int msg = k->kind == FOLLOWUP_MESSAGE;
     /* copy first: k may point into the followup array that grows here */
-    char *strs[5] = {xstrdup(c, r->id), xstrdup(c, k->trigger_event_id),
-                     xstrdup(c, k->trigger_type), xstrdup(c, r->script),
-                     xstrdup(c, k->context_json)};
+    char *strs[7] = {xstrdup(c, r->id), xstrdup(c, k->trigger_event_id),
+                     xstrdup(c, k->trigger_type),
+                     msg ? NULL : xstrdup(c, r->script),
+                     xstrdup(c, k->context_json),
+                     msg ? xstrdup(c, r->message.channel) : NULL,
+                     msg ? xstrdup(c, r->message.template) : NULL};
     struct followup *f = c->oom ? NULL : user_state_add_followup(c->st);
     if (!f) {
-        for (int i = 0; i < 5; i++) free(strs[i]);
+        for (int i = 0; i < 7; i++) free(strs[i]);
         c->oom = 1;
         return NULL;
     }
     memcpy(f->task_id, task_id, STATE_ID_LEN);
+    f->kind = k->kind;
     f->rule_id = strs[0];
     f->trigger_event_id = strs[1];
     f->trigger_type = strs[2];
     f->script = strs[3];
     f->context_json = strs[4];
+    f->message_channel = strs[5];
+    f->message_template = strs[6];
     f->trigger_at = k->trigger_at;
     f->occurrence = k->occurrence;
     f->attempt = k->attempt;
@@ -708,19 +772,21 @@ static int decide(struct ectx *c, const struct candidate *k) {
     const struct rule *r = k->rule;
     char task_id[STATE_ID_LEN], rbuf[160];
     struct placement p;
-    int with_reminder = k->attempt == 1 && r->has_reminder;
+    /* on a rule with both kinds the reminder goes with the call (4.2) */
+    int with_reminder = k->attempt == 1 && r->has_reminder &&
+                        k->kind == FOLLOWUP_CALL;
     int room = with_reminder && user_state_channel_on(c->st, r->reminder_channel);
     int with_timer = k->attempt == 1 && r->has_repeat &&
                      k->occurrence < r->repeat_times;
 
-    make_task_id(c->st->user_id, r->id, k->trigger_event_id, k->occurrence,
-                 k->attempt, 0, task_id);
+    make_task_id(k->kind, c->st->user_id, r->id, k->trigger_event_id,
+                 k->occurrence, k->attempt, 0, task_id);
     place(c, k, room, &p);
     if (!p.reason && !has_room(c->st, k->context_json, with_timer))
         p.reason = "state_full";
     struct decision d = {.event_id = k->cause, .rule_id = r->id,
                          .task_id = task_id, .attempt = k->attempt,
-                         .occurrence = k->occurrence,
+                         .occurrence = k->occurrence, .kind = k->kind,
                          .due_at = p.have_slot ? p.due : TIME_NONE};
     if (p.reason) {
         d.decision = "suppressed";
@@ -763,6 +829,7 @@ static void decide_occurrence(struct ectx *c, const struct candidate *k) {
     t->decide_at = k->planned;
     t->seq = next_seq(c);
     t->priority = k->priority;
+    t->kind = k->kind;
 }
 
 /* ---- Moving a follow-up (reschedule and re-plan) ---- */
@@ -793,11 +860,13 @@ static void replace_followup(struct ectx *c, int i, int64_t planned,
     g->trigger_type = xstrdup(c, f->trigger_type);
     g->script = xstrdup(c, f->script);
     g->context_json = xstrdup(c, f->context_json);
+    g->message_channel = xstrdup(c, f->message_channel);
+    g->message_template = xstrdup(c, f->message_template);
     g->reminder_channel = g->reminder_template = NULL;
     g->reminder_status = REMINDER_NONE;
     g->reminder_id[0] = '\0';
     g->reschedules = f->reschedules + 1;
-    make_task_id(c->st->user_id, g->rule_id ? g->rule_id : "",
+    make_task_id(g->kind, c->st->user_id, g->rule_id ? g->rule_id : "",
                  g->trigger_event_id ? g->trigger_event_id : "",
                  g->occurrence, g->attempt, g->reschedules, g->task_id);
     g->planned = planned;
@@ -812,7 +881,7 @@ static void replace_followup(struct ectx *c, int i, int64_t planned,
                            .decision = "scheduled", .task_id = g->task_id,
                            .reason = "rescheduled", .replaces = f->task_id,
                            .due_at = d, .attempt = g->attempt,
-                           .occurrence = g->occurrence};
+                           .occurrence = g->occurrence, .kind = g->kind};
     emit_decision(c, &dec);
 }
 
@@ -822,12 +891,14 @@ static void move_followup(struct ectx *c, int i, int64_t target,
                           enum move_mode mode, const char *cause) {
     struct followup *f = &c->st->followups[i];
     const char *msg = f->status == FOLLOWUP_EMITTED ? "rescheduled" : NULL;
-    struct call_check cc = {policy_rule(c->pol, f->rule_id), i, NULL};
+    struct cap_check cc = {policy_rule(c->pol, f->rule_id), f->kind,
+                           f->message_channel, i, NULL};
     int64_t d, end, next;
     int64_t start = max64(target, c->now);
-    int have = call_next(c, start, f->expires_at, &d, &end) == 0;
-    if (have && f->attempt == 1 && call_caps_broken(c, &cc, d, &next) >= 0)
-        have = defer_call(c, &cc, next, f->expires_at, &d, &end) == 0;
+    int have = slot_next(c, f->kind, start, f->expires_at, &d, &end) == 0;
+    if (have && f->attempt == 1 &&
+        followup_caps_broken(c, &cc, d, &next) >= 0)
+        have = defer_followup(c, &cc, next, f->expires_at, &d, &end) == 0;
 
     if (!have) {
         cancel_followup(c, i, "expired", cause, msg);
@@ -842,8 +913,9 @@ static void move_followup(struct ectx *c, int i, int64_t target,
 }
 
 /* Re-plan every pending follow-up, in due order, after a change of the
- * user's zone or calling window (spec 4, User timezone and window). */
-static void replan_all(struct ectx *c, const char *cause) {
+ * user's zone or calling window (spec 4, User timezone and window); a
+ * change of the calling window alone leaves messages be (spec 4.2). */
+static void replan_all(struct ectx *c, int calls_only, const char *cause) {
     struct user_state *st = c->st;
     int n = 0, *idx = malloc(sizeof(int) * (size_t)(st->nfollowups + 1));
     if (!idx) {
@@ -851,7 +923,9 @@ static void replan_all(struct ectx *c, const char *cause) {
         return;
     }
     for (int i = 0; i < st->nfollowups; i++)
-        if (st->followups[i].status == FOLLOWUP_PENDING) idx[n++] = i;
+        if (st->followups[i].status == FOLLOWUP_PENDING &&
+            !(calls_only && st->followups[i].kind == FOLLOWUP_MESSAGE))
+            idx[n++] = i;
     /* insertion sort by (due, seq): a user has few pending follow-ups */
     for (int a = 1; a < n; a++) {
         int v = idx[a], b = a;
@@ -1005,6 +1079,41 @@ static int next_matching_rule(const struct policy *pol,
     return -1;
 }
 
+/* The kind of r's follow-ups: the one it has, or with both the user's
+ * follow_up_by, calls by default (spec 4.2). `kept` is a kind chosen
+ * before (a repeat series keeps it) or -1; when a reload took that block
+ * away, the rule's other kind serves. */
+static int rule_kind(const struct rule *r, const struct user_state *st,
+                     int kept) {
+    if (!r->has_message) return FOLLOWUP_CALL;
+    if (!r->has_callback) return FOLLOWUP_MESSAGE;
+    if (kept >= 0) return kept;
+    return st->follow_up_by == FOLLOW_UP_MESSAGE ? FOLLOWUP_MESSAGE
+                                                 : FOLLOWUP_CALL;
+}
+
+static int64_t kind_delay(const struct rule *r, int kind) {
+    return kind == FOLLOWUP_MESSAGE ? r->message.delay : r->delay;
+}
+
+static int64_t kind_expiry(const struct rule *r, int kind) {
+    return kind == FOLLOWUP_MESSAGE ? r->message.expires_after
+                                    : r->expires_after;
+}
+
+/* The context object of a follow-up of r of `kind` from the trigger, NULL
+ * when the kind copies no paths (c->oom set on failure). */
+static char *kind_context(struct ectx *c, const struct rule *r, int kind,
+                          const struct trigger_view *v) {
+    int msg = kind == FOLLOWUP_MESSAGE;
+    char **paths = msg ? r->message.context : r->context;
+    int n = msg ? r->message.ncontext : r->ncontext;
+    if (!n) return NULL;
+    char *context = event_context_json_with(v->ev, paths, n, view_context, v);
+    if (!context) c->oom = 1;
+    return context;
+}
+
 /* A new follow-up of every rule the trigger matches, in file order. */
 static void decide_rules(struct ectx *c, const struct trigger_view *v) {
     const struct policy *pol = c->pol;
@@ -1012,33 +1121,33 @@ static void decide_rules(struct ectx *c, const struct trigger_view *v) {
     for (int i = next_matching_rule(pol, v, 0); i >= 0 && !c->oom;
          i = next_matching_rule(pol, v, i + 1)) {
         const struct rule *r = &pol->rules[i];
-        char *context = r->ncontext
-                            ? event_context_json_with(ev, r->context,
-                                                      r->ncontext,
-                                                      view_context, v)
-                            : NULL;
-        if (r->ncontext && !context) {
-            c->oom = 1;
-            return;
-        }
+        int kind = rule_kind(r, c->st, -1);
+        char *context = kind_context(c, r, kind, v);
+        if (c->oom) return;
         struct candidate k = {
-            .rule = r, .trigger_event_id = ev->event_id,
+            .rule = r, .kind = kind, .trigger_event_id = ev->event_id,
             .trigger_type = ev->type, .trigger_at = ev->occurred_at,
             .context_json = context, .occurrence = 1, .attempt = 1,
-            .planned = add64(ev->occurred_at, r->delay),
+            .planned = add64(ev->occurred_at, kind_delay(r, kind)),
             .priority = trigger_priority(r, v), .cause = ev->event_id};
-        k.expires_at = add64(k.planned, r->expires_after);
+        k.expires_at = add64(k.planned, kind_expiry(r, kind));
         decide_occurrence(c, &k);
         free(context);
     }
 }
 
-static void drop_channel_reminders(struct ectx *c, const char *channel) {
+/* The user turned channel off: its unsent reminders are dropped and its
+ * pending messages cancelled (spec 4.2). */
+static void channel_turned_off(struct ectx *c, const char *channel,
+                               const char *cause) {
     for (int i = 0; i < c->st->nfollowups; i++) {
         struct followup *f = &c->st->followups[i];
         if (f->reminder_status == REMINDER_PENDING &&
             !strcmp(f->reminder_channel, channel))
             f->reminder_status = REMINDER_DROPPED;
+        if (f->status == FOLLOWUP_PENDING && f->kind == FOLLOWUP_MESSAGE &&
+            !strcmp(f->message_channel, channel))
+            cancel_followup(c, i, "channel_off", cause, NULL);
     }
 }
 
@@ -1046,12 +1155,14 @@ static void drop_channel_reminders(struct ectx *c, const char *channel) {
  * then channels, then pending follow-ups are re-planned. */
 static void on_preferences(struct ectx *c, const struct event *ev) {
     struct user_state *st = c->st;
-    int replan = 0;
+    int zone_changed = 0, window_changed = 0;
     st->prefs_at = c->now;
-    if (ev->pref_timezone) replan |= set_timezone(c, ev->pref_timezone);
+    if (ev->pref_timezone) zone_changed = set_timezone(c, ev->pref_timezone);
     if (ev->has_call_window)
-        replan |= set_call_window(c, ev->call_window_null ? NULL
-                                                          : &ev->call_window);
+        window_changed = set_call_window(c, ev->call_window_null
+                                                ? NULL
+                                                : &ev->call_window);
+    if (ev->has_follow_up_by) st->follow_up_by = ev->follow_up_by;
     if (ev->has_opt_out) {
         if (ev->opt_out)
             opt_out(c, ev->event_id);
@@ -1068,9 +1179,10 @@ static void on_preferences(struct ectx *c, const struct event *ev) {
         if (!ch->on && user_state_channel_on(st, ch->name))
             make_channel_room(c);
         if (user_state_set_channel(st, ch->name, ch->on) < 0) c->oom = 1;
-        if (!ch->on) drop_channel_reminders(c, ch->name);
+        if (!ch->on) channel_turned_off(c, ch->name, ev->event_id);
     }
-    if (replan) replan_all(c, ev->event_id);
+    if (zone_changed || window_changed)
+        replan_all(c, !zone_changed, ev->event_id);
 }
 
 static int find_task_index(const struct user_state *st, const char *task_id) {
@@ -1084,14 +1196,15 @@ static void retry(struct ectx *c, int i, int64_t t, const char *cause) {
     const struct outcomes_policy *op = &c->pol->outcomes;
     const struct followup *f = &c->st->followups[i];
     const struct rule *r = policy_rule(c->pol, f->rule_id);
-    if (!r || f->attempt >= op->max_attempts) return;
+    if (!r || !r->has_callback || f->attempt >= op->max_attempts) return;
     int64_t backoff = 0;
     if (op->nbackoff > 0) {
         int b = f->attempt - 1 < op->nbackoff ? f->attempt - 1 : op->nbackoff - 1;
         backoff = op->backoff[b];
     }
     struct candidate k = {
-        .rule = r, .trigger_event_id = f->trigger_event_id,
+        .rule = r, .kind = FOLLOWUP_CALL,
+        .trigger_event_id = f->trigger_event_id,
         .trigger_type = f->trigger_type, .trigger_at = f->trigger_at,
         .context_json = f->context_json, .occurrence = f->occurrence,
         .attempt = f->attempt + 1, .planned = add64(t, backoff),
@@ -1136,6 +1249,11 @@ static void on_reschedule(struct ectx *c, const struct event *ev) {
     if (status != FOLLOWUP_PENDING && status != FOLLOWUP_EMITTED) {
         c->plan->ignored = 1;
         c->plan->note = "reschedule of an unknown or finished task";
+        return;
+    }
+    if (c->st->followups[i].kind == FOLLOWUP_MESSAGE) {
+        c->plan->ignored = 1; /* like an unknown task (spec 4.2) */
+        c->plan->note = "reschedule naming a message follow-up";
         return;
     }
     if (c->st->opted_out) {
@@ -1185,7 +1303,7 @@ int engine_on_event(const struct policy *pol, struct user_state *st,
     if (st->nseen >= ENGINE_SEEN_MAX) user_state_remove_seen(st, 0);
     if (user_state_add_seen(st, ev->event_id, env->now) < 0) c.oom = 1;
     if (ev->timezone && set_timezone(&c, ev->timezone))
-        replan_all(&c, ev->event_id);
+        replan_all(&c, 0, ev->event_id);
     switch (ev->kind) {
     case EV_RULE: {
         struct trigger_view v = {ev, 0, NULL, 0, 0};
@@ -1242,12 +1360,13 @@ static void fire_repeat(struct ectx *c, int i) {
     user_state_remove_repeat(c->st, i);
     const struct rule *r = policy_rule(c->pol, t.rule_id);
     if (r) {
+        int kind = rule_kind(r, c->st, t.kind);
         struct candidate k = {
-            .rule = r, .trigger_event_id = t.trigger_event_id,
+            .rule = r, .kind = kind, .trigger_event_id = t.trigger_event_id,
             .trigger_type = t.trigger_type, .trigger_at = t.trigger_at,
             .context_json = t.context_json, .occurrence = t.occurrence,
             .attempt = 1, .planned = t.nominal,
-            .expires_at = add64(t.nominal, r->expires_after),
+            .expires_at = add64(t.nominal, kind_expiry(r, kind)),
             .priority = t.priority >= 0 ? t.priority : r->priority,
             .cause = t.trigger_event_id};
         decide_occurrence(c, &k);
@@ -1278,6 +1397,10 @@ int engine_on_due(const struct policy *pol, struct user_state *st,
     if (kind == DUE_NONE || at > env->now) return 0;
     if (kind != DUE_REPEAT && lacks_consent(&c)) {
         due_without_consent(&c, kind, i);
+    } else if (kind == DUE_TASK && st->followups[i].kind == FOLLOWUP_MESSAGE) {
+        st->followups[i].status = FOLLOWUP_DONE; /* never answered, recalled */
+        st->followups[i].emitted_at = env->now;
+        emit_message(&c, &st->followups[i]);
     } else if (kind == DUE_TASK) {
         st->followups[i].status = FOLLOWUP_EMITTED;
         st->followups[i].emitted_at = env->now;
@@ -1317,7 +1440,7 @@ static int64_t followup_keep_until(const struct policy *pol,
 static int64_t repeat_keep_until(const struct policy *pol,
                                  const struct repeat_timer *t) {
     const struct rule *r = policy_rule(pol, t->rule_id);
-    int64_t life = r ? r->expires_after : 0;
+    int64_t life = r ? max64(r->expires_after, r->message.expires_after) : 0;
     return add64(add64(max64(t->nominal, t->decide_at), life),
                  max64(pol->longest_cap, LATE_OUTCOME_GRACE));
 }

@@ -15,6 +15,7 @@
 
 #include "jdoc.h"
 #include "jsonw.h"
+#include "state.h" /* enum follow_up_by */
 #include "timeutil.h"
 
 /* ---- Constants ---- */
@@ -304,6 +305,28 @@ static int event_parse_window(struct window *w, const struct jnode *v,
     return 0;
 }
 
+/* data.follow_up_by: "call", "message", or null to reset (spec 4.2). */
+static int event_parse_follow_up_by(struct event *ev,
+                                    const struct jnode *data,
+                                    struct fu_err *err) {
+    const struct jnode *v = jdoc_get(data, "follow_up_by");
+    const char *s = is_type(v, JDOC_STRING) ? v->u.s : NULL;
+    if (!v) return 0;
+    ev->has_follow_up_by = 1;
+    if (is_type(v, JDOC_NULL)) {
+        ev->follow_up_by = FOLLOW_UP_ANY;
+    } else if (s && !strcmp(s, "call")) {
+        ev->follow_up_by = FOLLOW_UP_CALL;
+    } else if (s && !strcmp(s, "message")) {
+        ev->follow_up_by = FOLLOW_UP_MESSAGE;
+    } else {
+        return fu_err_set(err, FU_EINVAL,
+                          "field 'data.follow_up_by' must be \"call\", "
+                          "\"message\" or null");
+    }
+    return 0;
+}
+
 /* data keys other than those below are ignored, as in any event. */
 static int event_parse_preferences(struct event *ev, const struct jnode *data,
                                    struct tzdb *tzdb, struct fu_err *err) {
@@ -323,6 +346,7 @@ static int event_parse_preferences(struct event *ev, const struct jnode *data,
         ev->has_consent = 1;
         ev->consent = is_type(v, JDOC_TRUE);
     }
+    if (event_parse_follow_up_by(ev, data, err) < 0) return -1;
     if ((v = event_get(data, "channels")) &&
         event_parse_channels(ev, v, err) < 0)
         return -1;

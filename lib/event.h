@@ -58,6 +58,7 @@ struct event {
     /* user.preferences: each has_* says the key was present */
     int has_opt_out, opt_out;
     int has_consent, consent;       /* data.consent (spec 4.1) */
+    int has_follow_up_by, follow_up_by; /* enum follow_up_by (state.h) */
     int nchannels;
     struct event_channel *channels; /* owned */
     const char *pref_timezone;      /* data.timezone, NULL when absent */

@@ -10,7 +10,15 @@
 /* Dead letters keep at most this much of the original payload. */
 #define DEAD_LETTER_PAYLOAD_MAX 65536
 
-enum out_topic { OUT_TASKS = 0, OUT_REMINDERS, OUT_DECISIONS, OUT_DEAD_LETTER };
+/* Stored in outbox entries as numbers: append, never renumber. */
+enum out_topic {
+    OUT_TASKS = 0,
+    OUT_REMINDERS,
+    OUT_DECISIONS,
+    OUT_DEAD_LETTER,
+    OUT_MESSAGES, /* message follow-ups (spec 4.2) */
+};
+#define OUT_TOPIC_LAST OUT_MESSAGES
 
 struct out_msg {
     enum out_topic topic;

@@ -42,16 +42,19 @@ static const char *const outcomes_keys[] = {
 static const char *const rule_keys[] = {
     "id",  "description", "on",     "when",       "callback", "context",
     "reminder", "cap",    "on_cap", "supersedes", "repeat",
-    "ignore_cooldown", NULL};
+    "ignore_cooldown", "message", NULL};
 static const char *const callback_keys[] = {
     "delay", "expires_after", "priority", "priority_from", "script",
     "context", NULL};
 static const char *const reminder_keys[] = {"channel", "lead", "template",
                                             NULL};
+static const char *const message_keys[] = {"channel", "template", "delay",
+                                           "expires_after", "context", NULL};
 static const char *const rule_cap_keys[] = {"limit", "per", NULL};
 static const char *const repeat_keys[] = {"every", "times", NULL};
 static const char *const group_keys[] = {"all", "any", "not", NULL};
-static const char *const count_names[] = {"callbacks", "reminders", NULL};
+static const char *const count_names[] = {"callbacks", "reminders",
+                                          "messages", NULL};
 
 /* In enum outcome order (event.h). */
 static const char *const outcome_names[] = {
@@ -91,7 +94,7 @@ static int valid_id(const char *s) {
     return 1;
 }
 
-/* A reminder channel: [a-z0-9_]+. */
+/* A reminder or message channel: [a-z0-9_]+. */
 static int valid_channel(const char *s) {
     if (!*s) return 0;
     for (; *s; s++)
@@ -394,15 +397,46 @@ static struct cond *compile_cond(struct ploader *pl, const struct yu_node *n,
 /* ---- Rules ---- */
 
 static void parse_paths(struct ploader *pl, const struct yu_node *n,
-                        const char *what, struct rule *r) {
-    if (yu_str_list(pl->doc, n, what, 0, pl->diag, &r->context,
-                    &r->ncontext))
-        return;
-    for (int i = 0; i < r->ncontext; i++)
-        if (!valid_path(r->context[i]))
+                        const char *what, char ***paths, int *npaths) {
+    if (yu_str_list(pl->doc, n, what, 0, pl->diag, paths, npaths)) return;
+    for (int i = 0; i < *npaths; i++)
+        if (!valid_path((*paths)[i]))
             ERR(yu_seq_item(pl->doc, n, i),
                 "bad path '%s' in %s: write a dotted path into the event "
-                "like data.amount", r->context[i], what);
+                "like data.amount", (*paths)[i], what);
+}
+
+/* A required expires_after of a callback or message, longer than 0s. */
+static void parse_expiry(struct ploader *pl, const struct yu_node *map,
+                         const struct yu_node *key, const char *where,
+                         int64_t *out) {
+    struct yu_node *v = need(pl, map, key, "expires_after", where,
+                             "a follow-up without an end is a compliance "
+                             "risk; add e.g. expires_after: 72h");
+    if (v && !yu_duration(pl->doc, v, "expires_after", 0, pl->diag, out) &&
+        *out == 0)
+        ERR(v, "'expires_after' must be longer than 0s: a follow-up needs "
+               "an end, e.g. 72h");
+}
+
+/* A required channel ([a-z0-9_]+) or template (not empty) name. */
+static void parse_channel(struct ploader *pl, const struct yu_node *map,
+                          const struct yu_node *key, const char *where,
+                          char **out) {
+    struct yu_node *v = need(pl, map, key, "channel", where,
+                             "add e.g. channel: sms");
+    if (v && !yu_strdup(pl->doc, v, "channel", pl->diag, out) &&
+        !valid_channel(*out))
+        ERR(v, "bad channel '%s': write lower-case letters, digits and '_', "
+               "e.g. sms", *out);
+}
+
+static void parse_template(struct ploader *pl, const struct yu_node *map,
+                           const struct yu_node *key, const char *where,
+                           const char *hint, char **out) {
+    struct yu_node *v = need(pl, map, key, "template", where, hint);
+    if (v && !yu_strdup(pl->doc, v, "template", pl->diag, out) && !**out)
+        ERR(v, "'template' is empty: write the message template id");
 }
 
 static void parse_callback(struct ploader *pl, const struct yu_node *cb,
@@ -417,17 +451,10 @@ static void parse_callback(struct ploader *pl, const struct yu_node *cb,
                      pl->diag) &&
         yu_type(cb) != YU_MAP)
         return;
+    r->has_callback = 1;
     if ((v = yu_map_get(pl->doc, cb, "delay", NULL)))
         yu_duration(pl->doc, v, "delay", 0, pl->diag, &r->delay);
-    if ((v = need(pl, cb, cbkey, "expires_after", where,
-                  "a follow-up without an end is a compliance risk; add "
-                  "e.g. expires_after: 72h"))) {
-        if (!yu_duration(pl->doc, v, "expires_after", 0, pl->diag,
-                         &r->expires_after) &&
-            r->expires_after == 0)
-            ERR(v, "'expires_after' must be longer than 0s: a follow-up "
-                   "needs an end, e.g. 72h");
-    }
+    parse_expiry(pl, cb, cbkey, where, &r->expires_after);
     if ((v = yu_map_get(pl->doc, cb, "priority", NULL)) &&
         !yu_int(pl->doc, v, "priority", 0, 100, pl->diag, &iv))
         r->priority = (int)iv;
@@ -448,8 +475,32 @@ static void parse_callback(struct ploader *pl, const struct yu_node *cb,
             ERR(key, "'context' is given both in rule '%s' and in its "
                      "callback: keep only callback.context", rid);
         else
-            parse_paths(pl, v, "context", r);
+            parse_paths(pl, v, "context", &r->context, &r->ncontext);
     }
+}
+
+static void parse_message(struct ploader *pl, const struct yu_node *mn,
+                          const struct yu_node *mkey, const char *rid,
+                          struct rule *r) {
+    struct rule_message *m = &r->message;
+    char where[128];
+    struct yu_node *v;
+
+    snprintf(where, sizeof(where), "in message of rule '%s'", rid);
+    if (yu_check_map(pl->doc, mn, "message", message_keys, where,
+                     pl->diag) &&
+        yu_type(mn) != YU_MAP)
+        return;
+    r->has_message = 1;
+    parse_channel(pl, mn, mkey, where, &m->channel);
+    parse_template(pl, mn, mkey, where,
+                   "add the message template id, e.g. template: "
+                   "welcome_survey_v1", &m->template);
+    if ((v = yu_map_get(pl->doc, mn, "delay", NULL)))
+        yu_duration(pl->doc, v, "delay", 0, pl->diag, &m->delay);
+    parse_expiry(pl, mn, mkey, where, &m->expires_after);
+    if ((v = yu_map_get(pl->doc, mn, "context", NULL)))
+        parse_paths(pl, v, "context", &m->context, &m->ncontext);
 }
 
 static void parse_reminder(struct ploader *pl, const struct yu_node *rn,
@@ -464,21 +515,13 @@ static void parse_reminder(struct ploader *pl, const struct yu_node *rn,
         yu_type(rn) != YU_MAP)
         return;
     r->has_reminder = 1;
-    if ((v = need(pl, rn, rkey, "channel", where,
-                  "add e.g. channel: sms")) &&
-        !yu_strdup(pl->doc, v, "channel", pl->diag, &r->reminder_channel) &&
-        !valid_channel(r->reminder_channel))
-        ERR(v, "bad channel '%s': write lower-case letters, digits and '_', "
-               "e.g. sms", r->reminder_channel);
+    parse_channel(pl, rn, rkey, where, &r->reminder_channel);
     if ((v = need(pl, rn, rkey, "lead", where,
                   "add how long before the call it is sent, e.g. lead: 1h")))
         yu_duration(pl->doc, v, "lead", 1, pl->diag, &r->reminder_lead);
-    if ((v = need(pl, rn, rkey, "template", where,
-                  "add the message template id, e.g. template: "
-                  "call_notice")) &&
-        !yu_strdup(pl->doc, v, "template", pl->diag, &r->reminder_template) &&
-        !*r->reminder_template)
-        ERR(v, "'template' is empty: write the message template id");
+    parse_template(pl, rn, rkey, where,
+                   "add the message template id, e.g. template: "
+                   "call_notice", &r->reminder_template);
 }
 
 static void parse_rule_cap(struct ploader *pl, const struct yu_node *cn,
@@ -520,11 +563,53 @@ static void parse_repeat(struct ploader *pl, const struct yu_node *rn,
         r->repeat_times = (int)iv;
 }
 
+/* A rule's callback, message, reminder and rule-level context (the
+ * callback's, from before callback.context existed). */
+static void parse_kinds(struct ploader *pl, const struct yu_node *rn,
+                        const char *rid, const char *where, struct rule *r) {
+    struct yu_node *cb, *cbkey = NULL, *msg, *mkey = NULL, *ctx, *ctxkey = NULL;
+    struct yu_node *rem, *remkey = NULL;
+
+    cb = yu_map_get(pl->doc, rn, "callback", &cbkey);
+    msg = yu_map_get(pl->doc, rn, "message", &mkey);
+    ctx = yu_map_get(pl->doc, rn, "context", &ctxkey);
+    rem = yu_map_get(pl->doc, rn, "reminder", &remkey);
+    if (!cb && !msg) {
+        const char *const kinds[] = {"callback", "message", NULL};
+        /* a misspelt key already got its "did you mean" */
+        for (int i = 0; i < yu_len(rn); i++) {
+            const char *k = yu_scalar(yu_map_key(pl->doc, rn, i));
+            if (k && yu_suggest(k, kinds)) return;
+        }
+        ERR(rn, "%s has neither 'callback' nor 'message': add callback: "
+                "{delay: 2h, expires_after: 72h} to call the user, or "
+                "message: {channel: sms, template: welcome_survey_v1, "
+                "expires_after: 3d} to send a message (or both)",
+            where + 3 /* "rule 'x'" */);
+        return;
+    }
+    if (cb) parse_callback(pl, cb, cbkey, rid, r, ctx != NULL);
+    if (msg) parse_message(pl, msg, mkey, rid, r);
+    if (ctx && cb) {
+        parse_paths(pl, ctx, "context", &r->context, &r->ncontext);
+    } else if (ctx) {
+        ERR(ctxkey, "'context' of rule '%s' belongs to a callback, and the "
+                    "rule has none: write it as message.context", rid);
+    }
+    if (rem && !cb) {
+        ERR(remkey, "rule '%s' has a reminder but no callback: a reminder "
+                    "announces a call; remove it (the message is what the "
+                    "user gets)", rid);
+    } else if (rem) {
+        parse_reminder(pl, rem, remkey, rid, r);
+    }
+}
+
 static void parse_rule(struct ploader *pl, int idx, const struct yu_node *rn) {
     struct policy *pol = pl->pol;
     struct rule *r = &pol->rules[idx];
     char rid[96], where[128];
-    struct yu_node *v, *key, *ctx_key;
+    struct yu_node *v, *key;
 
     snprintf(rid, sizeof(rid), "#%d", idx + 1);
     if (yu_type(rn) != YU_MAP) {
@@ -593,17 +678,7 @@ static void parse_rule(struct ploader *pl, int idx, const struct yu_node *rn) {
     if ((v = yu_map_get(pl->doc, rn, "ignore_cooldown", NULL)))
         yu_bool(pl->doc, v, "ignore_cooldown", pl->diag, &r->ignore_cooldown);
 
-    ctx_key = NULL;
-    struct yu_node *rule_ctx = yu_map_get(pl->doc, rn, "context", &ctx_key);
-    if ((v = need(pl, rn, NULL, "callback", where,
-                  "add e.g. callback: {delay: 2h, expires_after: 72h}"))) {
-        yu_map_get(pl->doc, rn, "callback", &key);
-        parse_callback(pl, v, key, rid, r, rule_ctx != NULL);
-    }
-    if (rule_ctx) parse_paths(pl, rule_ctx, "context", r);
-
-    if ((v = yu_map_get(pl->doc, rn, "reminder", &key)))
-        parse_reminder(pl, v, key, rid, r);
+    parse_kinds(pl, rn, rid, where, r);
     if ((v = yu_map_get(pl->doc, rn, "cap", &key)))
         parse_rule_cap(pl, v, key, rid, r);
     if ((v = yu_map_get(pl->doc, rn, "on_cap", NULL))) {
@@ -691,10 +766,12 @@ static void resolve_supersedes(struct ploader *pl) {
 static void parse_defaults(struct ploader *pl, const struct yu_node *root) {
     struct policy *pol = pl->pol;
     struct yu_node *dn, *dkey, *v, *key;
-    int first_reminder = -1;
+    int first_reminder = -1, first_message = -1;
 
     for (int i = 0; i < pol->nrules && first_reminder < 0; i++)
         if (pol->rules[i].has_reminder) first_reminder = i;
+    for (int i = 0; i < pol->nrules && first_message < 0; i++)
+        if (pol->rules[i].has_message) first_message = i;
 
     dn = yu_map_get(pl->doc, root, "defaults", &dkey);
     if (!dn) {
@@ -735,6 +812,12 @@ static void parse_defaults(struct ploader *pl, const struct yu_node *root) {
                   "[\"08:00-21:00\"]}",
             pol->rules[first_reminder].id ? pol->rules[first_reminder].id
                                           : "?");
+    } else if (first_message >= 0) {
+        ERR(dkey, "missing 'message_window' in defaults: rule '%s' sends "
+                  "messages, which go only inside it; add e.g. "
+                  "message_window: {hours: [\"08:00-21:00\"]}",
+            pol->rules[first_message].id ? pol->rules[first_message].id
+                                         : "?");
     }
     if ((v = yu_map_get(pl->doc, dn, "dedupe_for", NULL)))
         yu_duration(pl->doc, v, "dedupe_for", 1, pl->diag, &pol->dedupe_for);
@@ -743,12 +826,17 @@ static void parse_defaults(struct ploader *pl, const struct yu_node *root) {
                 &pol->require_consent);
 }
 
-/* Reminder channels the rules use, unique, in rule order. */
-static int used_channels(const struct policy *pol, const char **out) {
+/* The channels the rules send reminders on (messages 0) or messages on
+ * (messages 1), unique, in rule order. */
+static int used_channels(const struct policy *pol, int messages,
+                         const char **out) {
     int n = 0;
     for (int i = 0; i < pol->nrules; i++) {
-        const char *ch = pol->rules[i].reminder_channel;
-        if (!pol->rules[i].has_reminder || !ch) continue;
+        const struct rule *r = &pol->rules[i];
+        const char *ch = messages ? (r->has_message ? r->message.channel : NULL)
+                                  : (r->has_reminder ? r->reminder_channel
+                                                     : NULL);
+        if (!ch) continue;
         int seen = 0;
         for (int j = 0; j < n; j++)
             if (!strcmp(out[j], ch)) seen = 1;
@@ -758,63 +846,81 @@ static int used_channels(const struct policy *pol, const char **out) {
     return n;
 }
 
-static void parse_count(struct ploader *pl, const struct yu_node *v,
-                        struct cap *cap, const char **chans, int nchans) {
-    const char *s;
+int policy_uses_channel(const struct policy *pol, const char *channel) {
+    for (int i = 0; i < pol->nrules; i++) {
+        const struct rule *r = &pol->rules[i];
+        if ((r->has_reminder && !strcmp(r->reminder_channel, channel)) ||
+            (r->has_message && !strcmp(r->message.channel, channel)))
+            return 1;
+    }
+    return 0;
+}
+
+/* count: <what>.<channel> (what is reminders or messages), for a channel
+ * some rule sends `what` on. */
+static void parse_count_channel(struct ploader *pl, const struct yu_node *v,
+                                struct cap *cap, const char *what,
+                                const char *ch) {
+    const struct policy *pol = pl->pol;
+    int messages = !strcmp(what, "messages");
+    const char **chans = calloc((size_t)pol->nrules + 1, sizeof(*chans));
     char list[400];
+    if (!chans) {
+        ERR(v, "out of memory");
+        return;
+    }
+    int nchans = used_channels(pol, messages, chans);
+    const char *hint = yu_suggest(ch, chans);
+    if (name_index(chans, ch) >= 0) {
+        cap->count = messages ? CAP_COUNT_MESSAGE_CHANNEL : CAP_COUNT_CHANNEL;
+        if (!(cap->channel = strdup(ch))) ERR(v, "out of memory");
+    } else if (!nchans) {
+        ERR(v, "no rule sends %s on channel '%s': no rule has a %s; count "
+               "%s, or add a %s to a rule",
+            what, ch, messages ? "message" : "reminder",
+            messages ? "callbacks or reminders" : "callbacks or messages",
+            messages ? "message" : "reminder");
+    } else if (hint) {
+        ERR(v, "no rule sends %s on channel '%s': did you mean '%s.%s'? "
+               "(channels used: %s)",
+            what, ch, what, hint, join(list, sizeof(list), chans, nchans));
+    } else {
+        ERR(v, "no rule sends %s on channel '%s': channels used by the "
+               "rules are %s",
+            what, ch, join(list, sizeof(list), chans, nchans));
+    }
+    free(chans);
+}
+
+static void parse_count(struct ploader *pl, const struct yu_node *v,
+                        struct cap *cap) {
+    const char *s;
 
     if (yu_str(pl->doc, v, "count", pl->diag, &s)) return;
     if (!strcmp(s, "callbacks")) {
         cap->count = CAP_COUNT_CALLBACKS;
-        return;
-    }
-    if (!strcmp(s, "reminders")) {
+    } else if (!strcmp(s, "reminders")) {
         cap->count = CAP_COUNT_REMINDERS;
-        return;
-    }
-    if (!strncmp(s, "reminders.", 10)) {
-        const char *ch = s + 10;
-        if (name_index(chans, ch) >= 0) {
-            cap->count = CAP_COUNT_CHANNEL;
-            if (!(cap->channel = strdup(ch))) ERR(v, "out of memory");
-            return;
-        }
-        if (!nchans) {
-            ERR(v, "no rule sends reminders on channel '%s': no rule has a "
-                   "reminder; count callbacks, or add a reminder to a rule",
-                ch);
-            return;
-        }
-        const char *hint = yu_suggest(ch, chans);
+    } else if (!strcmp(s, "messages")) {
+        cap->count = CAP_COUNT_MESSAGES;
+    } else if (!strncmp(s, "reminders.", 10)) {
+        parse_count_channel(pl, v, cap, "reminders", s + 10);
+    } else if (!strncmp(s, "messages.", 9)) {
+        parse_count_channel(pl, v, cap, "messages", s + 9);
+    } else {
+        const char *hint = yu_suggest(s, count_names);
         if (hint)
-            ERR(v, "no rule sends reminders on channel '%s': did you mean "
-                   "'reminders.%s'? (channels used: %s)",
-                ch, hint, join(list, sizeof(list), chans, nchans));
+            ERR(v, "unknown count '%s': did you mean '%s'?", s, hint);
         else
-            ERR(v, "no rule sends reminders on channel '%s': channels used "
-                   "by the rules are %s",
-                ch, join(list, sizeof(list), chans, nchans));
-        return;
+            ERR(v, "unknown count '%s': write callbacks, reminders, "
+                   "reminders.<channel>, messages or messages.<channel>", s);
     }
-    const char *hint = yu_suggest(s, count_names);
-    if (hint)
-        ERR(v, "unknown count '%s': did you mean '%s'?", s, hint);
-    else
-        ERR(v, "unknown count '%s': write callbacks, reminders or "
-               "reminders.<channel>", s);
 }
 
 static void parse_caps(struct ploader *pl, const struct yu_node *cn) {
     struct policy *pol = pl->pol;
-    const char **chans = calloc((size_t)pol->nrules + 1, sizeof(*chans));
     const struct yu_node **idn = NULL;
-    int nchans;
 
-    if (!chans) {
-        ERR(cn, "out of memory");
-        return;
-    }
-    nchans = used_channels(pol, chans);
     if (yu_type(cn) != YU_SEQ) {
         ERR(cn, "expected a list for 'caps' like [{id: calls-per-month, "
                 "count: callbacks, limit: 2, per: 30d}], got %s",
@@ -866,9 +972,9 @@ static void parse_caps(struct ploader *pl, const struct yu_node *cn) {
         }
         yu_check_map(pl->doc, it, "cap", cap_keys, where, pl->diag);
         if ((v = need(pl, it, NULL, "count", where,
-                      "add count: callbacks, reminders or "
-                      "reminders.<channel>")))
-            parse_count(pl, v, cap, chans, nchans);
+                      "add count: callbacks, reminders, "
+                      "reminders.<channel>, messages or messages.<channel>")))
+            parse_count(pl, v, cap);
         if ((v = need(pl, it, NULL, "limit", where, "add e.g. limit: 2")) &&
             !yu_int(pl->doc, v, "limit", 0, INT_MAX, pl->diag, &iv))
             cap->limit = (int)iv;
@@ -876,7 +982,6 @@ static void parse_caps(struct ploader *pl, const struct yu_node *cn) {
             yu_duration(pl->doc, v, "per", 1, pl->diag, &cap->per);
     }
 out:
-    free(chans);
     free(idn);
 }
 
@@ -1120,6 +1225,9 @@ static void rule_release(struct rule *r) {
     free(r->reminder_channel);
     free(r->reminder_template);
     free(r->supersedes);
+    free(r->message.channel);
+    free(r->message.template);
+    yu_strv_free(r->message.context, r->message.ncontext);
 }
 
 void policy_release(struct policy *pol) {

@@ -21,12 +21,14 @@ enum cap_count {
     CAP_COUNT_CALLBACKS = 0, /* count: callbacks */
     CAP_COUNT_REMINDERS,     /* count: reminders (any channel) */
     CAP_COUNT_CHANNEL,       /* count: reminders.<channel> */
+    CAP_COUNT_MESSAGES,      /* count: messages (spec 4.2) */
+    CAP_COUNT_MESSAGE_CHANNEL, /* count: messages.<channel> */
 };
 
 struct cap {
     char *id;
     enum cap_count count;
-    char *channel; /* CAP_COUNT_CHANNEL only */
+    char *channel; /* CAP_COUNT_CHANNEL and CAP_COUNT_MESSAGE_CHANNEL */
     int limit;
     int64_t per; /* seconds */
 };
@@ -43,6 +45,14 @@ struct outcomes_policy {
 
 enum on_cap { ON_CAP_DROP = 0, ON_CAP_DEFER };
 
+/* A rule's `message:` block (spec 4.2). */
+struct rule_message {
+    char *channel, *template;
+    int64_t delay, expires_after; /* seconds */
+    int ncontext;
+    char **context; /* dotted paths copied into the message */
+};
+
 struct rule {
     char *id;
     char *description; /* NULL when absent */
@@ -50,6 +60,7 @@ struct rule {
     char **on; /* event types */
     struct cond *when; /* NULL: always */
 
+    int has_callback; /* the callback fields below are set */
     int64_t delay, expires_after; /* seconds */
     int priority;        /* 0-100 */
     char *priority_from; /* dotted path to the trigger's priority; NULL */
@@ -74,6 +85,9 @@ struct rule {
     int repeat_times;
 
     int ignore_cooldown; /* neither suppressed nor cancelled by cooldowns */
+
+    int has_message;
+    struct rule_message message;
 };
 
 struct policy {
@@ -113,6 +127,10 @@ struct policy *policy_load_buffer(const char *name, const char *buf,
 
 struct policy *policy_retain(struct policy *pol);
 void policy_release(struct policy *pol); /* NULL is a no-op */
+
+/* 1 when a rule sends reminders or messages on channel: the channels a
+ * user's preferences must keep track of. */
+int policy_uses_channel(const struct policy *pol, const char *channel);
 
 /* The rule called id, or NULL. */
 const struct rule *policy_rule(const struct policy *pol, const char *id);

@@ -33,6 +33,8 @@ void followup_release(struct followup *f) {
     free(f->context_json);
     free(f->reminder_channel);
     free(f->reminder_template);
+    free(f->message_channel);
+    free(f->message_template);
     memset(f, 0, sizeof(*f));
 }
 

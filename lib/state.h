@@ -21,6 +21,13 @@ enum followup_status {
     FOLLOWUP_CANCELLED,   /* cancelled or replaced by a moved task */
 };
 
+/* What a follow-up is (spec 4.2): a call task for the dialer, or a
+ * message (survey, check-in) sent on a channel. */
+enum followup_kind {
+    FOLLOWUP_CALL = 0,
+    FOLLOWUP_MESSAGE,
+};
+
 enum reminder_status {
     REMINDER_NONE = 0, /* no reminder for this task */
     REMINDER_PENDING,  /* scheduled, not sent */
@@ -28,9 +35,13 @@ enum reminder_status {
     REMINDER_DROPPED, /* cancelled before it was sent */
 };
 
-/* One task: one attempt of one occurrence of a rule's follow-up. */
+/* One task: one attempt of one occurrence of a rule's follow-up. A
+ * message follow-up (kind FOLLOWUP_MESSAGE) is always attempt 1, its
+ * task_id holds the message_id ("m-..."), due_at is its send time and,
+ * once sent, it is FOLLOWUP_DONE: nothing can answer or recall it. */
 struct followup {
     char task_id[STATE_ID_LEN];
+    int kind; /* enum followup_kind */
     char *rule_id;
     char *trigger_event_id, *trigger_type;
     int64_t trigger_at; /* the trigger's occurred_at */
@@ -42,7 +53,8 @@ struct followup {
     int status;   /* enum followup_status */
     int64_t emitted_at; /* TIME_NONE until emitted */
     int priority;
-    char *script;       /* NULL -> null */
+    char *script;       /* NULL -> null; calls only */
+    char *message_channel, *message_template; /* messages only, else NULL */
     char *context_json; /* JSON object text */
     char policy_version[17];
 
@@ -64,6 +76,7 @@ struct repeat_timer {
     int64_t decide_at;
     uint64_t seq;
     int priority; /* fixed at occurrence 1 (spec 4.1); -1: the rule's */
+    int kind;     /* enum followup_kind the series keeps (spec 4.2) */
 };
 
 /* What the user's latest user.preferences carrying `consent` said (spec
@@ -72,6 +85,15 @@ enum consent {
     CONSENT_UNKNOWN = 0, /* never said */
     CONSENT_GIVEN,
     CONSENT_WITHDRAWN,
+};
+
+/* The user's preferred kind of follow-up for rules that have both a
+ * callback and a message (spec 4.2); FOLLOW_UP_ANY when never said or
+ * reset with null (calls then). */
+enum follow_up_by {
+    FOLLOW_UP_ANY = 0,
+    FOLLOW_UP_CALL,
+    FOLLOW_UP_MESSAGE,
 };
 
 struct seen_event {
@@ -86,6 +108,7 @@ struct user_state {
     struct window call_window; /* the user's override */
     int opted_out;
     int consent; /* enum consent */
+    int follow_up_by; /* enum follow_up_by (event.h) */
     int nchannels_off;
     char **channels_off;
     int64_t cooldown_from, cooldown_until; /* TIME_NONE when none */

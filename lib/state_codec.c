@@ -6,7 +6,10 @@
  * array, and a decoder reads missing trailing fields as their zero value,
  * so a rolling upgrade can read both. Times are seconds; null = TIME_NONE.
  * v2 (spec 4.1) added "cs" (consent) and a repeat timer's priority; v1
- * states read as consent never given and the rule's priority.
+ * states read as consent never given and the rule's priority. v3 (spec
+ * 4.2) added "fb" (follow_up_by), a follow-up's kind, message channel and
+ * template, and a repeat timer's kind; older states read as calls and no
+ * preference.
  *
  * Encoding goes through jsonw. Decoding is a hand-written single pass over
  * the text (the daemon decodes a state per event, and building a jansson
@@ -22,7 +25,7 @@
 #include "timeutil.h"
 #include "utf8.h"
 
-#define CODEC_VERSION 2
+#define CODEC_VERSION 3
 #define CODEC_OLDEST 1 /* the oldest version still read */
 #define DEPTH_MAX 2048 /* jansson's JSON_PARSER_MAX_DEPTH (see Decoding) */
 
@@ -77,6 +80,9 @@ static void put_followup(struct jsonw *w, const struct followup *f) {
     jsonw_str(w, f->reminder_template);
     jsonw_int(w, f->reminder_at);
     jsonw_int(w, (int64_t)f->reminder_seq);
+    jsonw_int(w, f->kind);
+    jsonw_str(w, f->message_channel);
+    jsonw_str(w, f->message_template);
     jsonw_arr_close(w);
 }
 
@@ -92,6 +98,7 @@ static void put_repeat(struct jsonw *w, const struct repeat_timer *t) {
     jsonw_int(w, t->decide_at);
     jsonw_int(w, (int64_t)t->seq);
     jsonw_int(w, t->priority);
+    jsonw_int(w, t->kind);
     jsonw_arr_close(w);
 }
 
@@ -110,6 +117,7 @@ char *state_encode(const struct user_state *st) {
         jsonw_null(&w);
     jsonw_kint(&w, "oo", st->opted_out);
     jsonw_kint(&w, "cs", st->consent);
+    jsonw_kint(&w, "fb", st->follow_up_by);
     jsonw_key(&w, "co");
     jsonw_arr_open(&w);
     for (int i = 0; i < st->nchannels_off; i++) jsonw_str(&w, st->channels_off[i]);
@@ -167,10 +175,10 @@ struct damage {
 };
 
 enum top_key { TOP_V, TOP_U, TOP_TZ, TOP_CW, TOP_OO, TOP_CO, TOP_CD, TOP_S,
-               TOP_F, TOP_R, TOP_CS, TOP_COUNT };
+               TOP_F, TOP_R, TOP_CS, TOP_FB, TOP_COUNT };
 
 static const char top_names[TOP_COUNT][3] = {
-    "v", "u", "tz", "cw", "oo", "co", "cd", "s", "f", "r", "cs"};
+    "v", "u", "tz", "cw", "oo", "co", "cd", "s", "f", "r", "cs", "fb"};
 
 struct dec {
     const char *buf, *p, *end; /* the text, the cursor, the end */
@@ -806,11 +814,19 @@ static void get_followup(struct dec *d) {
     f->reminder_template = field_str(&r);
     f->reminder_at = field_int(&r);
     f->reminder_seq = (uint64_t)field_int(&r);
+    f->kind = (int)field_int(&r); /* before v3: 0, a call */
+    f->message_channel = field_str(&r);
+    f->message_template = field_str(&r);
     fields_close(&r);
     if (!f->rule_id || !f->trigger_event_id || !f->trigger_type)
         spoil(d, at, "task without rule, trigger event or trigger type");
     if (f->reminder_status != REMINDER_NONE && !f->reminder_channel)
         spoil(d, at, "reminder without a channel");
+    if (f->kind != FOLLOWUP_CALL && f->kind != FOLLOWUP_MESSAGE)
+        spoil(d, at, "follow-up of an unknown kind");
+    else if (f->kind == FOLLOWUP_MESSAGE &&
+             (!f->message_channel || !f->message_template))
+        spoil(d, at, "message without a channel or template");
 }
 
 static void get_repeat(struct dec *d) {
@@ -832,9 +848,12 @@ static void get_repeat(struct dec *d) {
     t->decide_at = field_int(&r);
     t->seq = (uint64_t)field_int(&r);
     t->priority = (int)field_int_or(&r, -1); /* v1: the rule's */
+    t->kind = (int)field_int(&r);             /* before v3: 0, calls */
     fields_close(&r);
     if (!t->rule_id || !t->trigger_event_id || !t->trigger_type)
         spoil(d, at, "repeat without rule, trigger event or trigger type");
+    else if (t->kind != FOLLOWUP_CALL && t->kind != FOLLOWUP_MESSAGE)
+        spoil(d, at, "repeat of an unknown kind");
 }
 
 /* "f", "r": a value that is not an array was ignored, as an empty list. */
@@ -1078,6 +1097,12 @@ static void get_member(struct dec *d, int k) {
         st->consent = atom == ATOM_INT && v >= 0 && v <= CONSENT_WITHDRAWN
                           ? (int)v
                           : CONSENT_UNKNOWN;
+        break;
+    case TOP_FB: /* FOLLOW_UP_*; anything else is "no preference" */
+        atom = read_atom(d, &v);
+        st->follow_up_by =
+            atom == ATOM_INT && v >= 0 && v <= FOLLOW_UP_MESSAGE ? (int)v
+                                                                 : FOLLOW_UP_ANY;
         break;
     case TOP_CO: get_channels_off(d); break;
     case TOP_CD: get_cooldown(d); break;

@@ -64,7 +64,7 @@ int outbox_decode(const char *s, size_t len, struct out_msg *m) {
     const char *q = s;
     /* s is not NUL-terminated: no strtol here */
     if (!(q = take_int(q, nl, &topic)) || *q != ' ' || topic < OUT_TASKS ||
-        topic > OUT_DEAD_LETTER || !(q = take_int(q + 1, nl, &at)) || *q != ' ')
+        topic > OUT_TOPIC_LAST || !(q = take_int(q + 1, nl, &at)) || *q != ' ')
         return -1;
     m->topic = (enum out_topic)topic;
     m->at = at;

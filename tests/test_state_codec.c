@@ -34,11 +34,20 @@ static const char *const POLICY =
     "  - id: w\n"
     "    on: [reg]\n"
     "    callback: {delay: 1d, expires_after: 1d}\n"
-    "    repeat: {every: 7d, times: 3}\n";
+    "    repeat: {every: 7d, times: 3}\n"
+    "  - id: m\n"
+    "    on: [reg]\n"
+    "    callback: {expires_after: 1d}\n"
+    "    message: {channel: email, template: survey, delay: 3d,\n"
+    "              expires_after: 2d, context: [type]}\n"
+    "    repeat: {every: 30d, times: 2}\n";
 
 static const char *const EVENTS[] = {
     "{\"event_id\": \"e1\", \"type\": \"ping\", \"user_id\": \"u\", "
     "\"occurred_at\": \"2026-11-02T01:00:00Z\", \"data\": {\"x\": \"a\\\"b\"}}",
+    "{\"event_id\": \"p0\", \"type\": \"user.preferences\", \"user_id\": "
+    "\"u\", \"occurred_at\": \"2026-11-02T01:04:00Z\", \"data\": "
+    "{\"follow_up_by\": \"message\"}}",
     "{\"event_id\": \"e2\", \"type\": \"reg\", \"user_id\": \"u\", "
     "\"occurred_at\": \"2026-11-02T01:05:00Z\"}",
     "{\"event_id\": \"p1\", \"type\": \"user.preferences\", \"user_id\": \"u\", "
@@ -73,7 +82,8 @@ static void test_roundtrip(const struct policy *pol, struct tzdb *db) {
     TEST("encode -> decode -> encode is the identity");
     struct user_state *st = build_state(pol, db);
     struct fu_err err;
-    CHECK(st->nfollowups >= 2 && st->nrepeats == 1 && st->nseen == 3);
+    CHECK(st->nfollowups >= 3 && st->nrepeats == 2 && st->nseen == 4);
+    CHECK_INT(st->follow_up_by, FOLLOW_UP_MESSAGE);
     CHECK(st->has_call_window && st->nchannels_off == 1 && st->timezone);
     char *a = state_encode(st);
     CHECK(a != NULL);
@@ -88,6 +98,18 @@ static void test_roundtrip(const struct policy *pol, struct tzdb *db) {
         CHECK_STR(back->followups[0].context_json, st->followups[0].context_json);
         CHECK_INT(back->repeats[0].decide_at, st->repeats[0].decide_at);
         CHECK_INT(back->cooldown_until, TIME_NONE);
+        CHECK_INT(back->follow_up_by, FOLLOW_UP_MESSAGE);
+        int msgs = 0;
+        for (int i = 0; i < back->nfollowups; i++) {
+            const struct followup *f = &back->followups[i];
+            if (f->kind != FOLLOWUP_MESSAGE) continue;
+            msgs++;
+            CHECK(f->task_id[0] == 'm');
+            CHECK_STR(f->message_channel, "email");
+            CHECK_STR(f->message_template, "survey");
+        }
+        CHECK(msgs >= 1); /* a zone change re-planned it: two */
+        CHECK_INT(back->repeats[1].kind, FOLLOWUP_MESSAGE);
     }
     free(a);
     free(b);
@@ -98,7 +120,7 @@ static void test_roundtrip(const struct policy *pol, struct tzdb *db) {
 static void test_damaged(void) {
     TEST("damaged values are refused");
     static const char *const bad[] = {
-        "", "not json", "[]", "{\"v\": 3, \"u\": \"x\"}", "{\"v\": 1}",
+        "", "not json", "[]", "{\"v\": 4, \"u\": \"x\"}", "{\"v\": 1}",
         "{\"v\": 1, \"u\": \"x\", \"f\": [[\"t-1\", 5]]}",
         "{\"v\": 1, \"u\": \"x\", \"f\": [[\"t-1\", \"r\", \"e\", \"ty\", \"x\"]]}",
         "{\"v\": 1, \"u\": \"x\", \"cw\": [1, [600], []], \"s\": [\"e\", 1]}",
@@ -150,7 +172,7 @@ static int refused(const char *text, const char *prefix) {
     return ok;
 }
 
-static const char NOT_V1[] = "stored user state is not in format v2: ";
+static const char NOT_V1[] = "stored user state is not in format v3: ";
 static const char DAMAGED[] = "stored user state is damaged: ";
 
 /* A state with an extreme or awkward value in every field. */
@@ -339,7 +361,7 @@ static void test_versions(void) {
     st = decode_str(
         "{\"v\":1,\"new\":{\"a\":[1,2.5e3,{\"b\":null}],\"c\":\"\\u00e9\"},"
         "\"u\":\"x\",\"f\":[[\"t-1\",\"r\",\"e\",\"ty\",1,1,1,0,2,3,4,5,6,0,"
-        "null,0,null,\"{}\",\"p\",0,\"\",null,null,0,0,\"extra\",[1,{}],"
+        "null,0,null,\"{}\",\"p\",0,\"\",null,null,0,0,0,null,null,\"extra\",[1,{}],"
         "-0.5]],\"cw\":[1,[0,1440],[],{\"more\":true}],\"zz\":[]}", &err);
     CHECK(st && st->nfollowups == 1 && st->has_call_window);
     user_state_free(st);
@@ -695,7 +717,7 @@ static void test_repeated_keys(void) {
     CHECK(st != NULL);
     user_state_free(st);
     CHECK(refused("{\"v\":1,\"u\":\"x\",\"f\":[],\"f\":[5]}", DAMAGED));
-    CHECK(refused("{\"v\":1,\"u\":\"x\",\"v\":3}", NOT_V1));
+    CHECK(refused("{\"v\":1,\"u\":\"x\",\"v\":4}", NOT_V1));
     CHECK(refused("{\"v\":1,\"u\":\"x\",\"u\":7}", NOT_V1));
 }
 
@@ -707,12 +729,12 @@ static void test_messages(void) {
     CHECK(!st);
     CHECK_STR(err.msg, "stored user state is damaged: expected an integer or "
                        "null in 'cd' at byte 23");
-    st = decode_str("{\"v\":3,\"u\":\"x\"}", &err);
-    CHECK_STR(err.msg, "stored user state is not in format v2: version 3");
+    st = decode_str("{\"v\":4,\"u\":\"x\"}", &err);
+    CHECK_STR(err.msg, "stored user state is not in format v3: version 4");
     st = decode_str("{\"v\":0,\"u\":\"x\"}", &err);
-    CHECK_STR(err.msg, "stored user state is not in format v2: version 0");
+    CHECK_STR(err.msg, "stored user state is not in format v3: version 0");
     st = decode_str("{\"v\":1,\"u\":\"x\",\"cd\":[1,\"x\"]", &err);
-    CHECK_STR(err.msg, "stored user state is not in format v2: unexpected end "
+    CHECK_STR(err.msg, "stored user state is not in format v3: unexpected end "
                        "at byte 27"); /* syntax first, as before */
     user_state_free(st);
 }
@@ -743,10 +765,57 @@ static void test_reads_v1(void) {
     CHECK_INT(st->repeats[0].priority, -1); /* the rule's, as v1 did */
     CHECK_INT(st->repeats[0].seq, 8);
     char *text = state_encode(st);
-    CHECK(text && strstr(text, "\"v\":2,") && strstr(text, "\"cs\":0") &&
-          strstr(text, ",8,-1]]"));
+    CHECK(text && strstr(text, "\"v\":3,") && strstr(text, "\"cs\":0") &&
+          strstr(text, ",8,-1,0]]"));
     free(text);
     user_state_free(st);
+}
+
+/* A state as the v2 encoder wrote it (before spec 4.2): no "fb", tasks
+ * and repeat timers without a kind. They read as calls. */
+static void test_reads_v2(void) {
+    TEST("a state written in format v2 still loads, as calls");
+    struct fu_err err;
+    struct user_state *st = decode_str(
+        "{\"v\":2,\"u\":\"u1\",\"tz\":null,\"cw\":null,\"oo\":0,\"cs\":1,"
+        "\"co\":[],\"cd\":[null,null,null],\"s\":[\"e1\",1700000000],"
+        "\"f\":[[\"t-1\",\"r\",\"e1\",\"ty\",1700000000,1,1,0,1700003600,"
+        "1700090000,1700003600,1700010000,7,0,null,40,\"s\",\"{}\","
+        "\"0123456789abcdef\",0,\"\",null,null,0,0]],"
+        "\"r\":[[\"r\",\"e1\",\"ty\",1700000000,\"{}\",2,1707776000,"
+        "1700000000,8,55]]}",
+        &err);
+    CHECK(st != NULL);
+    if (!st) {
+        printf("    %s\n", err.msg);
+        return;
+    }
+    CHECK_INT(st->consent, CONSENT_GIVEN);
+    CHECK_INT(st->follow_up_by, FOLLOW_UP_ANY);
+    CHECK_INT(st->followups[0].kind, FOLLOWUP_CALL);
+    CHECK(st->followups[0].message_channel == NULL);
+    CHECK_INT(st->repeats[0].priority, 55);
+    CHECK_INT(st->repeats[0].kind, FOLLOWUP_CALL);
+    char *text = state_encode(st);
+    CHECK(text && strstr(text, "\"v\":3,") && strstr(text, "\"fb\":0") &&
+          strstr(text, ",0,0,0,null,null]]") && strstr(text, ",8,55,0]]"));
+    free(text);
+    user_state_free(st);
+}
+
+/* A message needs its channel and template; kinds are 0 or 1. */
+static void test_bad_kinds(void) {
+    TEST("a message without its channel, or an unknown kind, is refused");
+    static const char *const bad[] = {
+        "{\"v\":3,\"u\":\"x\",\"f\":[[\"m-1\",\"r\",\"e\",\"ty\",1,1,1,0,2,3,"
+        "4,5,6,0,null,0,null,\"{}\",\"p\",0,\"\",null,null,0,0,1,null,\"t\"]]}",
+        "{\"v\":3,\"u\":\"x\",\"f\":[[\"m-1\",\"r\",\"e\",\"ty\",1,1,1,0,2,3,"
+        "4,5,6,0,null,0,null,\"{}\",\"p\",0,\"\",null,null,0,0,1,\"sms\"]]}",
+        "{\"v\":3,\"u\":\"x\",\"f\":[[\"t-1\",\"r\",\"e\",\"ty\",1,1,1,0,2,3,"
+        "4,5,6,0,null,0,null,\"{}\",\"p\",0,\"\",null,null,0,0,2]]}",
+        "{\"v\":3,\"u\":\"x\",\"r\":[[\"w\",\"e\",\"t\",1,null,2,3,4,5,-1,7]]}",
+        NULL};
+    for (int i = 0; bad[i]; i++) CHECK(refused(bad[i], "stored user state is damaged"));
 }
 
 int main(void) {
@@ -758,6 +827,8 @@ int main(void) {
     if (pol) {
         struct user_state *st = build_state(pol, db);
         test_roundtrip(pol, db);
+        test_reads_v2();
+        test_bad_kinds();
         test_truncated(st);
         test_byte_flips(st);
         user_state_free(st);
