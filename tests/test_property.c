@@ -12,7 +12,12 @@
  * determinism, dedupe (and that events no rule matches leave no trace),
  * dead letters and the first-slot rule; and spec 4.1: under
  * require_consent no follow-up for a user without consent, and every
- * priority (from data.risk) in 0-100, kept by retries and moves. Outcome and reschedule
+ * priority (from data.risk) in 0-100, kept by retries and moves; and spec
+ * 4.2: messages (a message-only rule, and a rule with both kinds picked by
+ * follow_up_by) only inside the message window in the user's zone, within
+ * the message caps and the rules' caps over both kinds, never on a channel
+ * the user turned off, never while opted out, without consent or in a
+ * cooldown, and due at their first message-window slot. Outcome and reschedule
  * events are added in passes: each pass runs the simulation, picks tasks
  * it emitted (or scheduled) and adds events about them; the final run is
  * the one checked. The seed is printed; pass it back to reproduce. On a
@@ -66,6 +71,8 @@ static const char POLICY[] =
     "  - {id: calls-per-day, count: callbacks, limit: 1, per: 20h}\n"
     "  - {id: reminders-per-week, count: reminders, limit: 3, per: 7d}\n"
     "  - {id: sms-per-3d, count: reminders.sms, limit: 1, per: 3d}\n"
+    "  - {id: messages-per-week, count: messages, limit: 2, per: 7d}\n"
+    "  - {id: sms-messages, count: messages.sms, limit: 1, per: 5d}\n"
     "outcomes:\n"
     "  retry_on: [no_answer, busy, failed]\n"
     "  max_attempts: 3\n"
@@ -100,6 +107,8 @@ static const char POLICY[] =
     "    on: [user.registered]\n"
     "    callback: {delay: 2d, expires_after: 3d, priority: 20}\n"
     "    reminder: {channel: sms, lead: 30m, template: welcome_notice}\n"
+    "    message: {channel: email, template: welcome_survey, delay: 1d,\n"
+    "              expires_after: 2d, context: [type]}\n"
     "    repeat: {every: 9d, times: 3}\n"
     "    cap: {limit: 1, per: 6d}\n"
     "    on_cap: defer\n"
@@ -107,7 +116,12 @@ static const char POLICY[] =
     "    on: [kyc.failed]\n"
     "    callback: {expires_after: 12h, priority: 70}\n"
     "    cap: {limit: 1, per: 1d}\n"
-    "    on_cap: drop\n";
+    "    on_cap: drop\n"
+    "  - id: survey\n"
+    "    on: [complaint.resolved]\n"
+    "    message: {channel: sms, template: complaint_survey, delay: 3d,\n"
+    "              expires_after: 1d}\n"
+    "    on_cap: defer\n";
 
 /* The calling-window override some users set with their first event: two
  * ranges that meet the DST folds and gaps of New York and Berlin. */
@@ -182,9 +196,11 @@ struct line {
                          with timezone, or matching a rule's on and when */
     int opt_out, zone, sms, email; /* -1 = not set */
     int consent;      /* -1 = not set */
+    int follow_up_by; /* -1 = not set, 0 null, 1 call, 2 message */
     int priority;     /* what priority_from gives a large transfer */
     int zone_after;   /* zone in force after the line (0 = default) */
     int chan_after;   /* bit 0: sms off, bit 1: email off, after the line */
+    int fub_after;    /* follow_up_by in force after the line (0 = none) */
     char eid[32];
     char task[32];    /* outcome / reschedule target */
     char outcome[16]; /* outcome name */
@@ -212,6 +228,7 @@ static struct line *add_line(struct lines *L, int kind, int user, int64_t key,
     l->user = user;
     l->matters = kind != L_BAD; /* rule events: see make_rule_event */
     l->opt_out = l->zone = l->sms = l->email = l->consent = -1;
+    l->follow_up_by = -1;
     snprintf(l->eid, sizeof(l->eid), "%c%ld", prefix, L->next_id++);
     return l;
 }
@@ -260,9 +277,13 @@ static void make_reschedule(struct lines *L, int user, int64_t t,
 static void make_pref(struct lines *L, int user, int64_t key, int64_t occ,
                       int opt_out, int sms, int email, int zone,
                       int override, int consent) {
+    static const char *const fub[] = {"null", "\"call\"", "\"message\""};
     char ts[32], data[512];
     size_t off = 0;
     struct line *l = add_line(L, L_PREF, user, key, occ, 'p');
+    /* a tenth of the preference lines set follow_up_by (spec 4.2) */
+    int by = chance(100) ? (int)rnd(3) : -1;
+    l->follow_up_by = by;
     l->opt_out = opt_out;
     l->consent = consent;
     l->sms = sms;
@@ -280,6 +301,7 @@ static void make_pref(struct lines *L, int user, int64_t key, int64_t occ,
     }
     if (zone >= 0) ADD("%s\"timezone\": \"%s\"", off ? ", " : "", ZONES[zone]);
     if (override) ADD("%s\"call_window\": %s", off ? ", " : "", OVERRIDE_JSON);
+    if (by >= 0) ADD("%s\"follow_up_by\": %s", off ? ", " : "", fub[by]);
 #undef ADD
     l->text = xasprintf("{\"event_id\": \"%s\", \"type\": \"user.preferences\", "
                         "\"user_id\": \"u-%d\", \"occurred_at\": \"%s\", "
@@ -492,7 +514,7 @@ static char *run_sim(const struct policy *pol, struct tzdb *db, char *in,
 
 /* ---- Parsed outputs ---- */
 
-enum { T_TASKS, T_REMINDERS, T_DECISIONS, T_DEAD };
+enum { T_TASKS, T_REMINDERS, T_DECISIONS, T_DEAD, T_MESSAGES };
 
 struct orec {
     int64_t at;
@@ -500,6 +522,7 @@ struct orec {
     const char *task, *rule, *eid, *decision, *reason, *replaces, *reminder;
     const char *channel, *zone, *trigger;
     int attempt, occurrence, priority;
+    int message; /* a message, or a decision record of one (spec 4.2) */
     int64_t due, not_after, expires, send_at, callback_at, vat;
     json_t *root;
 };
@@ -551,13 +574,16 @@ static void parse_outputs(char *buf, size_t len, struct outs *O) {
                    : !strcmp(topic, "tasks")     ? T_TASKS
                    : !strcmp(topic, "reminders") ? T_REMINDERS
                    : !strcmp(topic, "decisions") ? T_DECISIONS
+                   : !strcmp(topic, "messages")  ? T_MESSAGES
                                                  : T_DEAD;
         r->user = key && !strncmp(key, "u-", 2) ? atoi(key + 2) : -1;
         if (r->user >= NUSERS) r->user = -1;
         const json_t *v = json_object_get(root, "value");
         const char *action = jstr(v, "action");
         r->call = action && !strcmp(action, "call");
-        r->task = jstr(v, "task_id");
+        r->task = jstr(v, r->topic == T_MESSAGES ? "message_id" : "task_id");
+        r->message = r->topic == T_MESSAGES ||
+                     (jstr(v, "kind") && !strcmp(jstr(v, "kind"), "message"));
         r->rule = jstr(v, "rule_id");
         r->eid = jstr(v, "event_id");
         r->decision = jstr(v, "decision");
@@ -649,12 +675,13 @@ static int add_followup_events(struct lines *L, const struct outs *O,
 enum check_id {
     C_CAPS, C_WINDOW, C_REMINDER, C_ORDER, C_OPTOUT, C_DETERMINISM, C_DEDUPE,
     C_DEADLETTER, C_FIRSTSLOT, C_JSON, C_IGNORED, C_COOLDOWN, C_CONSENT,
-    C_PRIORITY, C_COUNT
+    C_PRIORITY, C_MESSAGES, C_COUNT
 };
 static const char *const CHECK_NAMES[C_COUNT] = {
     "caps", "calling window", "reminders", "output order", "opt-out",
     "determinism", "dedupe", "dead letters", "first slot", "output json",
-    "ignored events counted", "cooldown", "consent", "priority"};
+    "ignored events counted", "cooldown", "consent", "priority",
+    "messages"};
 
 static long violations[C_COUNT];
 static int first_bad_user = -1;
@@ -755,11 +782,12 @@ static int outcome_accepted(struct ctx *c, const struct line *l,
  * (user.preferences, and outcomes that surely opted out or started a
  * cooldown). */
 static void compute_states(struct ctx *c) {
-    int zone[NUSERS], chan[NUSERS];
+    int zone[NUSERS], chan[NUSERS], fub[NUSERS];
     json_t *taken = json_object();
     int64_t clock = TIME_NONE;
     memset(zone, 0, sizeof(zone));
     memset(chan, 0, sizeof(chan));
+    memset(fub, 0, sizeof(fub));
     for (int u = 0; u < NUSERS; u++) /* no one has consented at first */
         cvec_push(&c->uchg[u], INT64_MIN / 2, CH_NOCONSENT, 1);
     for (int i = 0; i < c->L->n; i++) {
@@ -788,6 +816,7 @@ static void compute_states(struct ctx *c) {
                 cvec_push(&c->uchg[u], l->dtime, CH_EMAIL, l->email);
             }
             if (l->opt_out >= 0) cvec_push(&c->uchg[u], l->dtime, CH_OPT, l->opt_out);
+            if (l->follow_up_by >= 0) fub[u] = l->follow_up_by;
             if (l->consent >= 0)
                 cvec_push(&c->uchg[u], l->dtime, CH_NOCONSENT, !l->consent);
             if (l->kind == L_OUTCOME) map_set_min(c->outcome_at, l->task, l->dtime);
@@ -802,6 +831,7 @@ static void compute_states(struct ctx *c) {
         }
         l->zone_after = zone[u];
         l->chan_after = chan[u];
+        l->fub_after = fub[u];
     }
     json_decref(taken);
 }
@@ -820,11 +850,12 @@ static void check_cooldown(struct ctx *c, long *cooldowns) {
             (*cooldowns)++;
             for (int j = 0; j < c->uouts[u].n; j++) {
                 const struct orec *r = &c->O->v[c->uouts[u].v[j]];
-                if (r->topic == T_TASKS && r->call && r->at > t && r->at < t + len)
-                    violation(C_COOLDOWN, u, "task %s (attempt %d) emitted at "
+                if (((r->topic == T_TASKS && r->call) ||
+                     r->topic == T_MESSAGES) && r->at > t && r->at < t + len)
+                    violation(C_COOLDOWN, u, "%s %s (attempt %d) emitted at "
                               "%s inside the cooldown started at %s",
-                              r->task, r->attempt, fmt_time(r->at, a),
-                              fmt_time(t, b));
+                              r->message ? "message" : "task", r->task,
+                              r->attempt, fmt_time(r->at, a), fmt_time(t, b));
             }
         }
     }
@@ -890,10 +921,11 @@ static void check_caps(struct ctx *c) {
             int n = 0;
             for (int k = 0; k < ou->n; k++) {
                 const struct orec *r = &c->O->v[ou->v[k]];
+                if (!r->rule || strcmp(r->rule, rule->id)) continue;
                 if (r->topic == T_TASKS && r->call && r->attempt == 1 &&
-                    r->rule && !strcmp(r->rule, rule->id) &&
                     !map_has(c->cancel_at, r->task))
                     t[n++] = r->due;
+                if (r->topic == T_MESSAGES) t[n++] = r->send_at; /* both kinds */
             }
             int i = cap_violation(t, n, rule->cap_limit, rule->cap_per);
             if (i >= 0) report_cap(u, rule->id, t, i, rule->cap_limit);
@@ -904,6 +936,16 @@ static void check_caps(struct ctx *c) {
             if (cp->count == CAP_COUNT_CALLBACKS) {
                 memcpy(t, all, sizeof(int64_t) * (size_t)nall);
                 n = nall;
+            } else if (cp->count == CAP_COUNT_MESSAGES ||
+                       cp->count == CAP_COUNT_MESSAGE_CHANNEL) {
+                for (int j = 0; j < ou->n; j++) {
+                    const struct orec *r = &c->O->v[ou->v[j]];
+                    if (r->topic != T_MESSAGES) continue;
+                    if (cp->count == CAP_COUNT_MESSAGE_CHANNEL &&
+                        (!r->channel || strcmp(r->channel, cp->channel)))
+                        continue;
+                    t[n++] = r->send_at;
+                }
             } else {
                 for (int j = 0; j < ou->n; j++) {
                     const struct orec *r = &c->O->v[ou->v[j]];
@@ -1093,6 +1135,9 @@ static void check_order(struct ctx *c) {
         if (r->topic == T_TASKS && r->call && r->at != r->due)
             violation(C_ORDER, r->user, "task %s at %s but due_at %s", r->task,
                       fmt_time(r->at, a), fmt_time(r->due, b));
+        if (r->topic == T_MESSAGES && r->at != r->send_at)
+            violation(C_ORDER, r->user, "message %s at %s but send_at %s",
+                      r->task, fmt_time(r->at, a), fmt_time(r->send_at, b));
         if (r->topic == T_REMINDERS && r->at != r->send_at)
             violation(C_ORDER, r->user, "reminder of %s at %s but send_at %s",
                       r->task, fmt_time(r->at, a), fmt_time(r->send_at, b));
@@ -1137,14 +1182,15 @@ static void check_stopped(struct ctx *c, int what, int check,
             for (int j = 0; j < c->uouts[u].n; j++) {
                 const struct orec *r = &c->O->v[c->uouts[u].v[j]];
                 int made = (r->topic == T_TASKS && r->call) ||
-                           r->topic == T_REMINDERS ||
+                           r->topic == T_REMINDERS || r->topic == T_MESSAGES ||
                            (r->topic == T_DECISIONS && r->decision &&
                             !strcmp(r->decision, "scheduled"));
                 if (made && r->at > start && r->at < end)
                     violation(check, u, "%s output at %s for task %s while "
                               "%s since %s",
                               r->topic == T_TASKS ? "task" :
-                              r->topic == T_REMINDERS ? "reminder" : "scheduled",
+                              r->topic == T_REMINDERS ? "reminder" :
+                              r->topic == T_MESSAGES ? "message" : "scheduled",
                               fmt_time(r->at, a), r->task ? r->task : "?",
                               label, fmt_time(start, b));
                 if (r->topic == T_TASKS && r->call && r->at <= start &&
@@ -1238,6 +1284,72 @@ static void check_dedupe(struct ctx *c, long *ndups, long *nquiet) {
                   dead, c->nbad);
 }
 
+/* 9 for a message (spec 4.2): the first message-window instant >=
+ * max(nominal, now) before expiry, in the user's zone; no reminder. */
+static void first_message_slot(struct ctx *c, const struct orec *r,
+                               const struct line *l, const struct rule *rule,
+                               const struct tz *tz, long *checked,
+                               long *deferred) {
+    char a[32], b[32];
+    int64_t nominal = l->occurred + rule->message.delay;
+    int64_t expiry = nominal + rule->message.expires_after;
+    int64_t start = max64(nominal, r->at), first = TIME_NONE, end;
+    if (start >= expiry || window_next(&c->pol->message_window, tz, start,
+                                       expiry, &first, &end) < 0)
+        first = TIME_NONE;
+    (*checked)++;
+    if (!strcmp(r->decision, "scheduled") && rule->on_cap == ON_CAP_DEFER &&
+        first != TIME_NONE && r->due > first) {
+        (*deferred)++;
+        return;
+    }
+    if (r->due != first)
+        violation(C_FIRSTSLOT, r->user, "%s message %s by %s (%s, %s): due_at "
+                  "%s, first message-window slot %s", r->decision, r->task,
+                  r->eid, r->rule, ZONES[l->zone_after], fmt_time(r->due, a),
+                  fmt_time(first, b));
+}
+
+/* The user's zone from changes strictly before t (0: the default). */
+static int zone_before(const struct cvec *ch, int64_t t) {
+    int z = 0;
+    for (int i = 0; i < ch->n && ch->v[i].t < t; i++)
+        if (ch->v[i].what == CH_ZONE) z = ch->v[i].val;
+    return z;
+}
+
+/* Spec 4.2: every message is sent inside the message window in the
+ * user's zone at that time, before it expires, on a channel the user has
+ * not turned off. (Caps, opt-out, consent and cooldowns: check_caps,
+ * check_stopped, check_cooldown.) */
+static void check_messages(struct ctx *c, long *nmessages) {
+    char a[32], b[32];
+    for (int i = 0; i < c->O->n; i++) {
+        const struct orec *r = &c->O->v[i];
+        if (r->topic != T_MESSAGES || r->user < 0) continue;
+        const struct cvec *ch = &c->uchg[r->user];
+        int z = zone_before(ch, r->at);
+        (*nmessages)++;
+        if (!r->zone || strcmp(r->zone, ZONES[z]))
+            violation(C_MESSAGES, r->user, "message %s sent at %s in zone %s, "
+                      "but the user's zone is %s", r->task,
+                      fmt_time(r->at, a), r->zone ? r->zone : "?", ZONES[z]);
+        if (!window_contains(&c->pol->message_window, c->tz[z], r->send_at))
+            violation(C_MESSAGES, r->user, "message %s: send_at %s outside "
+                      "the message window (%s)", r->task,
+                      fmt_time(r->send_at, a), ZONES[z]);
+        if (r->send_at >= r->expires)
+            violation(C_MESSAGES, r->user, "message %s: send_at %s not before "
+                      "expires_at %s", r->task, fmt_time(r->send_at, a),
+                      fmt_time(r->expires, b));
+        int what = r->channel && !strcmp(r->channel, "sms") ? CH_SMS : CH_EMAIL;
+        if (!channel_before(ch, what, r->at))
+            violation(C_MESSAGES, r->user, "message %s sent at %s on channel "
+                      "%s, which the user turned off", r->task,
+                      fmt_time(r->at, a), r->channel ? r->channel : "?");
+    }
+}
+
 /* 9: the due_at of a rule event's decision is the first calling-window
  * instant >= max(nominal, now) (and >= m + lead when a reminder will go:
  * m the first message-window instant >= now), before expiry; a deferred
@@ -1262,6 +1374,16 @@ static void check_first_slot(struct ctx *c, long *checked, long *deferred) {
             violation(C_FIRSTSLOT, r->user, "decision of %s at %s, expected %s",
                       r->eid, fmt_time(D, a), fmt_time(l->dtime, b));
         const struct tz *tz = c->tz[l->zone_after];
+        int want_msg = !rule->has_callback ||
+                       (rule->has_message && l->fub_after == 2);
+        if (r->message != want_msg)
+            violation(C_MESSAGES, r->user, "%s %s by %s (%s): a %s, but "
+                      "follow_up_by is %d", r->decision, r->task, r->eid,
+                      r->rule, r->message ? "message" : "call", l->fub_after);
+        if (r->message) {
+            first_message_slot(c, r, l, rule, tz, checked, deferred);
+            continue;
+        }
         int64_t nominal = l->occurred + rule->delay;
         int64_t expiry = nominal + rule->expires_after;
         int64_t start = max64(nominal, D), m, first = TIME_NONE, end;
@@ -1434,16 +1556,21 @@ int main(int argc, char **argv) {
                   untouched);
     TEST("first slot");
     check_first_slot(&c, &slots, &deferred);
+    long nmessages = 0;
+    TEST("messages");
+    check_messages(&c, &nmessages);
 
     /* what the run covered */
     long calls = 0, retries = 0, cancels = 0, reminders = 0, resched = 0,
          superseded = 0, capped = 0, remcapped = 0, optsup = 0, cooldown = 0,
-         expired = 0, dead = 0, noconsent = 0;
+         expired = 0, dead = 0, noconsent = 0, msg_supp = 0;
     for (int i = 0; i < O.n; i++) {
         const struct orec *r = &O.v[i];
         if (r->topic == T_TASKS && r->call) calls++, retries += r->attempt > 1;
         if (r->topic == T_TASKS && !r->call) cancels++;
         if (r->topic == T_REMINDERS) reminders++;
+        if (r->topic == T_DECISIONS && r->message && r->reason)
+            msg_supp += !strcmp(r->reason, "channel_off");
         if (r->topic == T_DEAD) dead++;
         if (r->topic != T_DECISIONS || !r->reason) continue;
         resched += r->replaces != NULL;
@@ -1463,12 +1590,14 @@ int main(int argc, char **argv) {
            "%ld duplicates (%ld untouched lines, %ld of them replays), "
            "%ld opt-out intervals, %ld cooldowns, "
            "%ld first slots (%ld deferred), %ld no_consent records "
-           "(%ld intervals without consent), %ld calls with priority_from\n",
+           "(%ld intervals without consent), %ld calls with priority_from, "
+           "%ld messages (%ld channel_off records)\n",
            L.n, stats.events, stats.dead_letters, stats.ignored, stats.outputs,
            calls, retries, dst_tasks, cancels, reminders, remcapped, resched,
            superseded, capped, optsup, cooldown, expired, ndups, untouched,
            nquiet, intervals,
-           ncool, slots, deferred, noconsent, nocons, from_data);
+           ncool, slots, deferred, noconsent, nocons, from_data, nmessages,
+           msg_supp);
     if (nevents >= 10000) {
         TEST("coverage");
         CHECK(calls > 1000 && retries > 0 && dst_tasks > 0 && cancels > 0);
@@ -1478,6 +1607,7 @@ int main(int argc, char **argv) {
         CHECK(untouched > 0 && nquiet > 0);
         CHECK(ncool > 0);
         CHECK(noconsent > 0 && nocons > NUSERS && from_data > 0);
+        CHECK(nmessages > 100 && msg_supp > 0);
     }
     /* outcomes of tasks never emitted for their user must be ignored, and
      * spec 4 says ignored events are counted and logged */
