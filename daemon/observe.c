@@ -44,6 +44,7 @@ static const struct family_def families[] = {
     {"followupd_dependency_up", "1 when the dependency is reachable.", METRIC_GAUGE, NULL, 0},
     {"followupd_events_consumed_total", "Valid input events, by type.", METRIC_COUNTER, NULL, 0},
     {"followupd_events_untouched_total", "Events no rule could act on: no state work.", METRIC_COUNTER, NULL, 0},
+    {"followupd_events_ignored_total", "Outcomes and reschedules ignored: unknown, unsent, finished or message tasks, opted-out users.", METRIC_COUNTER, NULL, 0},
     {"followupd_state_writes_total", "Users' states written by save.lua.", METRIC_COUNTER, NULL, 0},
     {"followupd_dead_letters_total", "Input records sent to the dead-letter topic, by reason.", METRIC_COUNTER, NULL, 0},
     {"followupd_decisions_total", "Decision records produced, by decision and reason.", METRIC_COUNTER, NULL, 0},
@@ -195,6 +196,8 @@ void observe_batch(struct daemon *d, const struct event *evs, int n,
                     decide_seconds);
     metrics_put(d->metrics, "followupd_events_untouched_total", NULL,
                 (double)d->bstats.untouched);
+    metrics_put(d->metrics, "followupd_events_ignored_total", NULL,
+                (double)d->bstats.ignored);
     observe_writes(d, &d->bstats, &d->writes_reported);
 }
 

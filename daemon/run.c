@@ -249,6 +249,7 @@ static void log_stats(struct daemon *d) {
     LOG(d->lg, LOG_INFO, "progress", LOG_I("records", d->stats.records)
         LOG_I("events", d->stats.events)
         LOG_I("untouched", d->bstats.untouched)
+        LOG_I("ignored", d->bstats.ignored)
         LOG_I("dead_letters", d->stats.dead_letters)
         LOG_I("produced", atomic_load(&d->em.produced))
         LOG_I("confirmed", atomic_load(&d->em.confirmed))

@@ -42,6 +42,9 @@ show() {
         *'"topic": "followup.reminders"'*)
             say "REMINDER  $key $(field "$line" channel) $(field "$line" template)" \
                 "send_at=$(field "$line" send_at) call_at=$(field "$line" callback_at)" ;;
+        *'"topic": "followup.messages"'*)
+            say "MESSAGE   $key $(field "$line" channel) $(field "$line" template)" \
+                "$(field "$line" message_id) send_at=$(field "$line" send_at)" ;;
         *'"topic": "followup.decisions"'*)
             say "DECISION  $key $(field "$line" decision) event=$(field "$line" event_id)" \
                 "rule=$(field "$line" rule_id) reason=$(field "$line" reason)" \
@@ -80,18 +83,19 @@ done
 [ -n "$bs" ] || { cat "$work/daemon.log"; echo "demo: the daemon did not start" >&2; exit 1; }
 sed 's/^/    log: /' "$work/daemon.log"
 : > "$work/out.jsonl"
-"$KT" consume "$bs" followup.decisions,followup.reminders,followup.tasks,followup.dead_letter \
+"$KT" consume "$bs" followup.decisions,followup.reminders,followup.tasks,followup.messages,followup.dead_letter \
     --timeout-ms 90000 > "$work/out.jsonl" 2>/dev/null &
 cpid=$!
 tail --pid="$cpid" -f "$work/out.jsonl" | show &
 spid=$!
 
 now=$(date +%s)
-say "producing 8 events into wallet.events (the mock cluster's group join takes ~3 s):"
+say "producing 9 events into wallet.events (the mock cluster's group join takes ~3 s):"
 say "  u-42 transfer 6200 CNY (matches large-transfer: reminder in 4 s, call in 8 s)"
 say "  u-43 transfer 120 CNY (matches nothing: no trace, no state)"
 say "  u-44 transfer 9000 CNY, then u-44 opts out (the pending call is cancelled)"
 say "  u-45 transfer 7000 CNY, then a resolved complaint (supersedes the transfer call)"
+say "  u-46 registers (welcome-survey: an SMS survey message in 6 s, no call)"
 say "  a line that is not JSON (dead letter), and u-42's transfer again (duplicate)"
 produce \
  "{\"event_id\": \"e-1001\", \"type\": \"transaction\", \"user_id\": \"u-42\", \"occurred_at\": \"$(iso $now)\", \"data\": {\"amount\": 6200.00, \"currency\": \"CNY\", \"status\": \"succeeded\"}}" \
@@ -100,6 +104,7 @@ produce \
  "{\"event_id\": \"p-1004\", \"type\": \"user.preferences\", \"user_id\": \"u-44\", \"occurred_at\": \"$(iso $((now + 1)))\", \"data\": {\"opt_out\": true}}" \
  "{\"event_id\": \"e-1005\", \"type\": \"transaction\", \"user_id\": \"u-45\", \"occurred_at\": \"$(iso $now)\", \"data\": {\"amount\": 7000, \"currency\": \"CNY\", \"status\": \"succeeded\"}}" \
  "{\"event_id\": \"e-1006\", \"type\": \"complaint.resolved\", \"user_id\": \"u-45\", \"occurred_at\": \"$(iso $((now + 1)))\", \"data\": {\"case\": \"c-77\"}}" \
+ "{\"event_id\": \"e-1007\", \"type\": \"user.registered\", \"user_id\": \"u-46\", \"occurred_at\": \"$(iso $now)\", \"data\": {\"channel\": \"app\"}}" \
  "this line is not JSON" \
  "{\"event_id\": \"e-1001\", \"type\": \"transaction\", \"user_id\": \"u-42\", \"occurred_at\": \"$(iso $now)\", \"data\": {\"amount\": 6200.00, \"currency\": \"CNY\", \"status\": \"succeeded\"}}"
 
@@ -115,6 +120,7 @@ produce "{\"event_id\": \"o-2002\", \"type\": \"callback.outcome\", \"user_id\":
 
 t3=$("$TID" u-45 complaint-resolved e-1006 1 1 0)
 wait_for "\"task_id\": \"$t3\", \"user_id\"" 30
+wait_for '"topic": "followup.messages"' 30
 sleep 1
 say "stopping the daemon with SIGTERM"
 kill -TERM "$dpid"
@@ -125,7 +131,7 @@ grep -E 'stopping|progress|stopped' "$work/daemon.log" | sed 's/^/    log: /'
 kill "$cpid" 2>/dev/null; wait "$spid" 2>/dev/null || true
 cpid=
 say "followupd exited with $rc; outputs by topic:"
-for t in tasks reminders decisions dead_letter; do
+for t in tasks reminders messages decisions dead_letter; do
     printf '    %-22s %s\n' "followup.$t" "$(grep -c "\"topic\": \"followup.$t\"" "$work/out.jsonl" || true)"
 done
 echo

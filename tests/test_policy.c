@@ -107,8 +107,8 @@ static void test_example(const char *path, struct tzdb *db) {
     CHECK_INT(pol->dedupe_for, 7 * 86400);
 
     /* caps */
-    CHECK_INT(pol->ncaps, 2);
-    if (pol->ncaps == 2) {
+    CHECK_INT(pol->ncaps, 3);
+    if (pol->ncaps == 3) {
         CHECK_STR(pol->caps[0].id, "calls-per-month");
         CHECK_INT(pol->caps[0].count, CAP_COUNT_CALLBACKS);
         CHECK(pol->caps[0].channel == NULL);
@@ -119,6 +119,9 @@ static void test_example(const char *path, struct tzdb *db) {
         CHECK_STR(pol->caps[1].channel, "sms");
         CHECK_INT(pol->caps[1].limit, 3);
         CHECK_INT(pol->caps[1].per, 7 * 86400);
+        CHECK_STR(pol->caps[2].id, "surveys-per-month");
+        CHECK_INT(pol->caps[2].count, CAP_COUNT_MESSAGES);
+        CHECK(pol->caps[2].channel == NULL);
     }
 
     /* outcomes */
@@ -137,10 +140,10 @@ static void test_example(const char *path, struct tzdb *db) {
     CHECK_INT(pol->outcomes.cooldown_after_answered, 14 * 86400);
 
     /* rules */
-    CHECK_INT(pol->nrules, 4);
+    CHECK_INT(pol->nrules, 5);
     CHECK_INT(pol->longest_cap, 30 * 86400);
     CHECK_INT(pol->require_consent, 0);
-    if (pol->nrules != 4) goto out;
+    if (pol->nrules != 5) goto out;
 
     const struct rule *r = &pol->rules[0];
     CHECK_STR(r->id, "large-transfer");
@@ -250,6 +253,25 @@ static void test_example(const char *path, struct tzdb *db) {
         t[1].v.num = 3;
         CHECK_INT(cond_eval(r->when, fake_lookup, t), 0);
     }
+
+    r = &pol->rules[4]; /* spec 4.2: a follow-up by message */
+    CHECK_STR(r->id, "welcome-survey");
+    CHECK_INT(r->has_callback, 0);
+    CHECK_INT(r->has_message, 1);
+    CHECK_INT(r->has_reminder, 0);
+    CHECK_STR(r->message.channel, "sms");
+    CHECK_STR(r->message.template, "welcome_survey_v1");
+    CHECK_INT(r->message.delay, 7 * 86400);
+    CHECK_INT(r->message.expires_after, 3 * 86400);
+    CHECK_INT(r->message.ncontext, 1);
+    if (r->message.ncontext == 1)
+        CHECK_STR(r->message.context[0], "data.channel");
+    CHECK_INT(r->ncontext, 0);
+    CHECK_INT(r->has_cap, 1);
+    CHECK_INT(pol->rules[0].has_callback, 1);
+    CHECK_INT(pol->rules[0].has_message, 0);
+    CHECK_INT(policy_uses_channel(pol, "sms"), 1);
+    CHECK_INT(policy_uses_channel(pol, "email"), 0);
 
     /* lookups */
     CHECK_INT(policy_rule_index(pol, "welcome-week"), 2);
