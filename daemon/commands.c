@@ -35,9 +35,10 @@ static int load_inputs(const struct cli_opts *o, struct tzdb *db,
     return 0;
 }
 
-static int count_reminder_rules(const struct policy *pol) {
+static int count_rules(const struct policy *pol, int messages) {
     int n = 0;
-    for (int i = 0; i < pol->nrules; i++) n += pol->rules[i].has_reminder;
+    for (int i = 0; i < pol->nrules; i++)
+        n += messages ? pol->rules[i].has_message : pol->rules[i].has_reminder;
     return n;
 }
 
@@ -49,10 +50,10 @@ int cmd_check(const struct cli_opts *o) {
     int rc = load_inputs(o, db, &cfg, &pol);
     if (rc == 0) {
         if (cfg) printf("%s: ok\n", cfg->path);
-        printf("%s: ok: %d rules (%d with reminders), %d caps, "
-               "policy version %s\n",
-               pol->file, pol->nrules, count_reminder_rules(pol), pol->ncaps,
-               pol->version);
+        printf("%s: ok: %d rules (%d with reminders, %d with messages), "
+               "%d caps, policy version %s\n",
+               pol->file, pol->nrules, count_rules(pol, 0), count_rules(pol, 1),
+               pol->ncaps, pol->version);
     }
     policy_release(pol);
     config_free(cfg);

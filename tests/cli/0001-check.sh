@@ -5,7 +5,7 @@
 run $FU check -c config/followupd.yaml
 check "check of the shipped config exits 0" [ "$rc" -eq 0 ]
 check "summary names rules, caps and version" \
-    grep -Eq 'policy.yaml: ok: 4 rules .*2 caps, policy version [0-9a-f]{16}$' "$T/out"
+    grep -Eq 'policy.yaml: ok: 5 rules .*1 with messages.*3 caps, policy version [0-9a-f]{16}$' "$T/out"
 
 run $FU check --policy config/policy.yaml
 check "check of a bare policy exits 0" [ "$rc" -eq 0 ]
