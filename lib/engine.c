@@ -564,8 +564,10 @@ static void start_cooldown(struct ectx *c, int64_t from, const char *cause) {
     st->cooldown_until = until;
     for (int i = 0; i < st->nfollowups; i++) {
         const struct followup *f = &st->followups[i];
+        /* a call waiting for the pacer counts as due now (spec 4.3) */
+        int64_t due = f->waiting ? max64(c->now, from) : f->due_at;
         if (f->status == FOLLOWUP_PENDING &&
-            cooldown_stops(c, policy_rule(c->pol, f->rule_id), f->due_at))
+            cooldown_stops(c, policy_rule(c->pol, f->rule_id), due))
             cancel_followup(c, i, "cooldown", cause, NULL);
     }
 }
@@ -834,11 +836,13 @@ static void decide_occurrence(struct ectx *c, const struct candidate *k) {
 
 /* ---- Moving a follow-up (reschedule and re-plan) ---- */
 
-enum move_mode { MOVE_RESCHEDULE, MOVE_REPLAN };
+enum move_mode { MOVE_RESCHEDULE, MOVE_REPLAN, MOVE_PACED };
 
-/* Replace follow-up i by a new task due at d (spec 4, Reschedule). */
+/* Replace follow-up i by a new task due at d (spec 4, Reschedule); the
+ * record says why: "rescheduled", or "paced" for a pacing move (4.3). */
 static void replace_followup(struct ectx *c, int i, int64_t planned,
-                             int64_t d, int64_t end, const char *cause) {
+                             int64_t d, int64_t end, const char *reason,
+                             const char *cause) {
     struct followup *f = &c->st->followups[i];
     if (f->status == FOLLOWUP_EMITTED) {
         emit_cancel(c, f, "rescheduled");
@@ -874,12 +878,13 @@ static void replace_followup(struct ectx *c, int i, int64_t planned,
     g->not_after = min64(end, g->expires_at);
     g->seq = next_seq(c);
     g->status = FOLLOWUP_PENDING;
+    g->waiting = 0;
     g->emitted_at = TIME_NONE;
     memcpy(g->policy_version, c->pol->version, sizeof(g->policy_version));
 
     struct decision dec = {.event_id = cause, .rule_id = g->rule_id,
                            .decision = "scheduled", .task_id = g->task_id,
-                           .reason = "rescheduled", .replaces = f->task_id,
+                           .reason = reason, .replaces = f->task_id,
                            .due_at = d, .attempt = g->attempt,
                            .occurrence = g->occurrence, .kind = g->kind};
     emit_decision(c, &dec);
@@ -895,6 +900,13 @@ static void move_followup(struct ectx *c, int i, int64_t target,
                            f->message_channel, i, NULL};
     int64_t d, end, next;
     int64_t start = max64(target, c->now);
+    /* a waiting call stays waiting while now is in the new window (4.3) */
+    if (mode == MOVE_REPLAN && f->waiting &&
+        slot_next(c, f->kind, c->now, f->expires_at, &d, &end) == 0 &&
+        d == c->now) {
+        f->not_after = min64(end, f->expires_at);
+        return;
+    }
     int have = slot_next(c, f->kind, start, f->expires_at, &d, &end) == 0;
     if (have && f->attempt == 1 &&
         followup_caps_broken(c, &cc, d, &next) >= 0)
@@ -907,8 +919,9 @@ static void move_followup(struct ectx *c, int i, int64_t target,
     } else if (mode == MOVE_REPLAN && d == f->due_at) {
         f->not_after = min64(end, f->expires_at);
     } else {
-        replace_followup(c, i, mode == MOVE_REPLAN ? f->planned : target, d,
-                         end, cause);
+        replace_followup(c, i, mode == MOVE_RESCHEDULE ? target : f->planned,
+                         d, end, mode == MOVE_PACED ? "paced" : "rescheduled",
+                         cause);
     }
 }
 
@@ -1320,7 +1333,8 @@ int engine_on_event(const struct policy *pol, struct user_state *st,
 
 /* ---- Due items ---- */
 
-enum due_kind { DUE_NONE, DUE_TASK, DUE_REMINDER, DUE_REPEAT };
+/* DUE_WAIT_END: a paced call still waiting at its not_after (4.3). */
+enum due_kind { DUE_NONE, DUE_TASK, DUE_WAIT_END, DUE_REMINDER, DUE_REPEAT };
 
 /* The user's earliest item by (due, seq): its kind and index. */
 static enum due_kind earliest(const struct user_state *st, int *index,
@@ -1330,7 +1344,8 @@ static enum due_kind earliest(const struct user_state *st, int *index,
     for (int i = 0; i < st->nfollowups; i++) {
         const struct followup *f = &st->followups[i];
         struct { int on; int64_t t; uint64_t s; enum due_kind k; } cand[2] = {
-            {f->status == FOLLOWUP_PENDING, f->due_at, f->seq, DUE_TASK},
+            {f->status == FOLLOWUP_PENDING, followup_task_time(f), f->seq,
+             f->waiting ? DUE_WAIT_END : DUE_TASK},
             {f->reminder_status == REMINDER_PENDING, f->reminder_at,
              f->reminder_seq, DUE_REMINDER}};
         for (int j = 0; j < 2; j++) {
@@ -1386,6 +1401,24 @@ static void due_without_consent(struct ectx *c, enum due_kind kind, int i) {
         cancel_followup(c, i, "no_consent", f->trigger_event_id, NULL);
 }
 
+/* A call falls due under pacing (spec 4.3): it waits, still pending, and
+ * the pacer is told (an OUT_PACING entry: the driver queues it, it is
+ * never produced) which call, how important, due since when and callable
+ * until when. */
+static void wait_for_pacer(struct ectx *c, int i) {
+    struct followup *f = &c->st->followups[i];
+    struct jsonw w;
+    f->waiting = 1;
+    jsonw_init(&w);
+    jsonw_obj_open(&w);
+    jsonw_kstr(&w, "task_id", f->task_id);
+    jsonw_kint(&w, "priority", f->priority);
+    jsonw_kint(&w, "due_at", f->due_at);
+    jsonw_kint(&w, "not_after", f->not_after);
+    jsonw_obj_close(&w);
+    emit(c, OUT_PACING, &w);
+}
+
 int engine_on_due(const struct policy *pol, struct user_state *st,
                   const struct engine_env *env, struct plan *plan,
                   struct fu_err *err) {
@@ -1397,10 +1430,16 @@ int engine_on_due(const struct policy *pol, struct user_state *st,
     if (kind == DUE_NONE || at > env->now) return 0;
     if (kind != DUE_REPEAT && lacks_consent(&c)) {
         due_without_consent(&c, kind, i);
+    } else if (kind == DUE_WAIT_END) {
+        /* moved like a reschedule to its planned time (4.3) */
+        move_followup(&c, i, st->followups[i].planned, MOVE_PACED,
+                      st->followups[i].trigger_event_id);
     } else if (kind == DUE_TASK && st->followups[i].kind == FOLLOWUP_MESSAGE) {
         st->followups[i].status = FOLLOWUP_DONE; /* never answered, recalled */
         st->followups[i].emitted_at = env->now;
         emit_message(&c, &st->followups[i]);
+    } else if (kind == DUE_TASK && pol->calls_per_minute > 0) {
+        wait_for_pacer(&c, i);
     } else if (kind == DUE_TASK) {
         st->followups[i].status = FOLLOWUP_EMITTED;
         st->followups[i].emitted_at = env->now;
@@ -1413,6 +1452,30 @@ int engine_on_due(const struct policy *pol, struct user_state *st,
     }
     forget_cancelled(st);
     return c.oom ? fu_err_set(err, FU_ENOMEM, "out of memory") : 1;
+}
+
+int engine_release(const struct policy *pol, struct user_state *st,
+                   const char *task_id, const struct engine_env *env,
+                   struct plan *plan, struct fu_err *err) {
+    struct ectx c;
+    int i = find_task_index(st, task_id), released = 0;
+    struct followup *f = i < 0 ? NULL : &st->followups[i];
+    /* gone, moved, cancelled, or past its slot (its move is due) */
+    if (!f || f->status != FOLLOWUP_PENDING || !f->waiting ||
+        env->now >= f->not_after)
+        return 0;
+    ectx_init(&c, pol, st, env, plan);
+    if (lacks_consent(&c)) {
+        due_without_consent(&c, DUE_TASK, i);
+    } else {
+        f->waiting = 0;
+        f->status = FOLLOWUP_EMITTED;
+        f->emitted_at = env->now;
+        emit_task(&c, f);
+        released = 1;
+    }
+    forget_cancelled(st);
+    return c.oom ? fu_err_set(err, FU_ENOMEM, "out of memory") : released;
 }
 
 /* ---- Retention ---- */

@@ -60,6 +60,16 @@ int engine_on_due(const struct policy *pol, struct user_state *st,
                   const struct engine_env *env, struct plan *plan,
                   struct fu_err *err);
 
+/* The pacer releases a waiting call (spec 4.3): if task_id names a call
+ * of st that still waits and env->now is before its not_after, it is
+ * emitted (a task on the plan) and 1 is returned; a stale entry (moved,
+ * cancelled, released before, past its slot) returns 0 and changes
+ * nothing, and costs the caller no budget. Under require_consent a user
+ * without consent gets the call cancelled instead (0). -1 on ENOMEM. */
+int engine_release(const struct policy *pol, struct user_state *st,
+                   const char *task_id, const struct engine_env *env,
+                   struct plan *plan, struct fu_err *err);
+
 /* Forget what no rule of spec 4 can need any more at env->now (old event
  * ids, finished follow-ups past every cap window). */
 void engine_prune(const struct policy *pol, struct user_state *st,

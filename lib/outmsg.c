@@ -52,7 +52,8 @@ int plan_add_take(struct plan *plan, enum out_topic topic, int64_t at,
 
 const char *out_topic_name(enum out_topic topic) {
     static const char *const names[] = {"tasks", "reminders", "decisions",
-                                        "dead_letter", "messages"};
+                                        "dead_letter", "messages",
+                                        "pacing"};
     return names[topic];
 }
 

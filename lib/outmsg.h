@@ -17,8 +17,9 @@ enum out_topic {
     OUT_DECISIONS,
     OUT_DEAD_LETTER,
     OUT_MESSAGES, /* message follow-ups (spec 4.2) */
+    OUT_PACING,   /* not a topic: a call waiting for the pacer (4.3) */
 };
-#define OUT_TOPIC_LAST OUT_MESSAGES
+#define OUT_TOPIC_LAST OUT_PACING
 
 struct out_msg {
     enum out_topic topic;

@@ -32,7 +32,8 @@ static const char *const top_keys[] = {"version", "defaults", "caps",
                                        "outcomes", "rules", NULL};
 static const char *const defaults_keys[] = {
     "timezone", "call_window", "message_window", "dedupe_for",
-    "require_consent", NULL};
+    "require_consent", "pacing", NULL};
+static const char *const pacing_keys[] = {"calls_per_minute", NULL};
 static const char *const window_keys[] = {"days", "hours", "exclude_dates",
                                           NULL};
 static const char *const cap_keys[] = {"id", "count", "limit", "per", NULL};
@@ -763,6 +764,23 @@ static void resolve_supersedes(struct ploader *pl) {
 
 /* ---- Defaults, caps, outcomes ---- */
 
+/* defaults.pacing: {calls_per_minute: N} (spec 4.3). */
+static void parse_pacing(struct ploader *pl, const struct yu_node *pn,
+                         const struct yu_node *pkey) {
+    struct yu_node *v;
+    long long iv;
+    if (yu_check_map(pl->doc, pn, "pacing", pacing_keys, "in pacing",
+                     pl->diag) &&
+        yu_type(pn) != YU_MAP)
+        return;
+    if ((v = need(pl, pn, pkey, "calls_per_minute", "in pacing",
+                  "add how many calls the dialer takes a minute, e.g. "
+                  "calls_per_minute: 200 (agents x 60 / average call "
+                  "seconds)")) &&
+        !yu_int(pl->doc, v, "calls_per_minute", 1, 1000000, pl->diag, &iv))
+        pl->pol->calls_per_minute = (int)iv;
+}
+
 static void parse_defaults(struct ploader *pl, const struct yu_node *root) {
     struct policy *pol = pl->pol;
     struct yu_node *dn, *dkey, *v, *key;
@@ -824,6 +842,8 @@ static void parse_defaults(struct ploader *pl, const struct yu_node *root) {
     if ((v = yu_map_get(pl->doc, dn, "require_consent", NULL)))
         yu_bool(pl->doc, v, "require_consent", pl->diag,
                 &pol->require_consent);
+    if ((v = yu_map_get(pl->doc, dn, "pacing", &key)))
+        parse_pacing(pl, v, key);
 }
 
 /* The channels the rules send reminders on (messages 0) or messages on

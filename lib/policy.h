@@ -102,6 +102,7 @@ struct policy {
     struct window message_window;
     int64_t dedupe_for;
     int require_consent; /* follow-ups only for users who gave consent */
+    int calls_per_minute; /* defaults.pacing (spec 4.3); 0: not paced */
 
     int ncaps;
     struct cap *caps;

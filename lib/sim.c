@@ -1,7 +1,10 @@
 /* sim.c -- the simulate driver: virtual clock, store, JSON lines out.
  *
  * The same engine calls as the daemon's run loop, with the clock taken
- * from the events instead of the wall. */
+ * from the events instead of the wall. Under pacing (spec 4.3) it is also
+ * the pacer: calls that fall due wait in a queue, served at each instant
+ * where calls fell due (after that instant's other outputs) and at each
+ * minute start while calls wait. */
 #include "sim.h"
 
 #include <ctype.h>
@@ -11,6 +14,7 @@
 #include "engine.h"
 #include "event.h"
 #include "jsonw.h"
+#include "pacing.h"
 #include "timeutil.h"
 
 struct sim {
@@ -24,6 +28,8 @@ struct sim {
     struct plan plan;
     struct sim_stats *stats;
     const char *ignored; /* why the last event was ignored, or NULL */
+    struct pacer pacer;  /* calls waiting for budget (spec 4.3) */
+    int serve_now;       /* serve once this instant's items are done */
 };
 
 static int print_output(struct sim *s, const struct out_msg *m) {
@@ -42,24 +48,39 @@ static int print_output(struct sim *s, const struct out_msg *m) {
     return ok ? 0 : -1;
 }
 
+/* Print the plan's outputs; a call that now waits for the pacer is
+ * queued instead, and serving is due once this instant is done. */
 static int flush_plan(struct sim *s, struct fu_err *err) {
-    for (int i = 0; i < s->plan.n; i++)
-        if (print_output(s, &s->plan.msgs[i]) < 0) {
-            plan_reset(&s->plan);
-            return fu_err_set(err, FU_EFATAL, "cannot write the output");
+    int rc = 0;
+    for (int i = 0; i < s->plan.n && rc == 0; i++) {
+        const struct out_msg *m = &s->plan.msgs[i];
+        struct paced_call pc;
+        if (m->topic != OUT_PACING) {
+            if (print_output(s, m) < 0)
+                rc = fu_err_set(err, FU_EFATAL, "cannot write the output");
+        } else if (paced_call_decode(m, &pc, err) < 0 ||
+                   pacer_push(&s->pacer, &pc) < 0) {
+            rc = fu_err_set(err, FU_ENOMEM, "out of memory");
+        } else {
+            s->serve_now = 1;
         }
+    }
     plan_reset(&s->plan);
-    return 0;
+    return rc;
 }
 
-/* Load, decide (event or due item), save, print: one user's step. */
+/* Load, decide (an event, a due item, or the release of a paced call),
+ * save, print: one user's step. Returns the engine's result (for a
+ * release, 1 when the call left), or -1. */
 static int step(struct sim *s, const char *user_id, const struct event *ev,
-                struct fu_err *err) {
+                const char *release, struct fu_err *err) {
     struct user_state *st;
     struct engine_env env = {s->clock, &s->seq, s->tzdb};
     if (store_load_one(s->store, user_id, &st, err) < 0) return -1;
-    int rc = ev ? engine_on_event(s->pol, st, ev, &env, &s->plan, err)
-                : engine_on_due(s->pol, st, &env, &s->plan, err);
+    int rc = ev        ? engine_on_event(s->pol, st, ev, &env, &s->plan, err)
+             : release ? engine_release(s->pol, st, release, &env, &s->plan,
+                                        err)
+                       : engine_on_due(s->pol, st, &env, &s->plan, err);
     if (rc < 0) {
         user_state_free(st);
         plan_reset(&s->plan);
@@ -71,20 +92,57 @@ static int step(struct sim *s, const char *user_id, const struct event *ev,
         plan_reset(&s->plan);
         return -1;
     }
-    return flush_plan(s, err);
+    return flush_plan(s, err) < 0 ? -1 : rc;
 }
 
-/* Emit everything due at or before until, moving the clock along. */
+/* Release the waiting calls best first while the clock's minute has
+ * budget (spec 4.3); a stale entry costs nothing. Without pacing in the
+ * policy every waiting call may go. */
+static int serve(struct sim *s, struct fu_err *err) {
+    int limit = s->pol->calls_per_minute > 0 ? s->pol->calls_per_minute
+                                             : 0x7fffffff;
+    struct paced_call pc;
+    s->serve_now = 0;
+    while (pacer_budget(&s->pacer, s->clock, limit) > 0 &&
+           pacer_pop(&s->pacer, &pc)) {
+        int rc = step(s, pc.user_id, NULL, pc.task_id, err);
+        paced_call_release(&pc);
+        if (rc < 0) return -1;
+        if (rc == 1) pacer_spend(&s->pacer, s->clock);
+    }
+    return 0;
+}
+
+/* Emit everything due at or before until, moving the clock along, and
+ * serve waiting calls after each instant where calls fell due and at each
+ * minute start while calls wait. */
 static int drain(struct sim *s, int64_t until, struct fu_err *err) {
     char user[EVENT_MAX_ID + 1];
     int64_t due;
     int rc;
-    while ((rc = s->store->ops->next_due(s->store->ctx, until, user,
-                                         sizeof(user), &due, err)) == 1) {
-        if (due > s->clock) s->clock = due;
-        if (step(s, user, NULL, err) < 0) return -1;
+    for (;;) {
+        rc = s->store->ops->next_due(s->store->ctx, until, user, sizeof(user),
+                                     &due, err);
+        if (rc < 0) return -1;
+        if (s->serve_now && (rc == 0 || due > s->clock)) {
+            if (serve(s, err) < 0) return -1;
+            continue;
+        }
+        int64_t minute = pacing_minute(s->clock) + 60;
+        if (s->pacer.n && minute <= until && (rc == 0 || minute < due)) {
+            s->clock = minute;
+            if (serve(s, err) < 0) return -1;
+            continue;
+        }
+        if (rc == 0) return 0;
+        if (due > s->clock) {
+            /* items exactly at a minute start come first, then serving */
+            if (s->pacer.n && pacing_minute(due) != pacing_minute(s->clock))
+                s->serve_now = 1;
+            s->clock = due;
+        }
+        if (step(s, user, NULL, NULL, err) < 0) return -1;
     }
-    return rc;
 }
 
 static int dead_letter(struct sim *s, const char *line, size_t len,
@@ -119,7 +177,7 @@ static int handle_line(struct sim *s, const char *line, size_t len,
         /* an event that cannot change anything still moves the clock, but
          * leaves no trace: no load, no save, no output (spec 4, Dedupe) */
         if (engine_event_matters(s->pol, &ev))
-            rc = step(s, ev.user_id, &ev, err);
+            rc = step(s, ev.user_id, &ev, NULL, err) < 0 ? -1 : 0;
         else
             s->stats->untouched++;
     }
@@ -138,7 +196,8 @@ static int handle_line(struct sim *s, const char *line, size_t len,
 int sim_run(const struct policy *pol, struct store *store, struct tzdb *tzdb,
             FILE *in, const char *source, FILE *out, FILE *log,
             struct sim_stats *stats, struct fu_err *err) {
-    struct sim s = {pol, store, tzdb, out, log, source, 0, 1, {0}, stats, NULL};
+    struct sim s = {pol, store, tzdb, out, log, source, 0, 1, {0}, stats, NULL,
+                    {0}, 0};
     char *line = NULL;
     size_t cap = 0;
     ssize_t len;
@@ -146,6 +205,7 @@ int sim_run(const struct policy *pol, struct store *store, struct tzdb *tzdb,
     int rc = 0;
     memset(stats, 0, sizeof(*stats));
     plan_init(&s.plan);
+    pacer_init(&s.pacer);
     while (rc == 0 && (len = getline(&line, &cap, in)) >= 0) {
         lineno++;
         while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
@@ -158,5 +218,6 @@ int sim_run(const struct policy *pol, struct store *store, struct tzdb *tzdb,
     if (rc == 0) rc = drain(&s, TIME_MAX, err) < 0 ? -1 : 0;
     free(line);
     plan_release(&s.plan);
+    pacer_release(&s.pacer);
     return rc;
 }

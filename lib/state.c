@@ -150,6 +150,10 @@ static void consider(int64_t at, uint64_t seq, int *found, int64_t *best_at,
     }
 }
 
+int64_t followup_task_time(const struct followup *f) {
+    return f->waiting ? f->not_after : f->due_at;
+}
+
 int user_state_next_due(const struct user_state *st, int64_t *at,
                         uint64_t *seq) {
     int found = 0;
@@ -158,7 +162,8 @@ int user_state_next_due(const struct user_state *st, int64_t *at,
     for (int i = 0; i < st->nfollowups; i++) {
         const struct followup *f = &st->followups[i];
         if (f->status == FOLLOWUP_PENDING)
-            consider(f->due_at, f->seq, &found, &best_at, &best_seq);
+            consider(followup_task_time(f), f->seq, &found, &best_at,
+                     &best_seq);
         if (f->reminder_status == REMINDER_PENDING)
             consider(f->reminder_at, f->reminder_seq, &found, &best_at,
                      &best_seq);

@@ -51,6 +51,8 @@ struct followup {
     int64_t due_at, not_after;
     uint64_t seq; /* orders items due at the same instant */
     int status;   /* enum followup_status */
+    int waiting;  /* a paced call due and unsent, waiting for the pacer's
+                     budget (spec 4.3); still FOLLOWUP_PENDING */
     int64_t emitted_at; /* TIME_NONE until emitted */
     int priority;
     char *script;       /* NULL -> null; calls only */
@@ -129,6 +131,10 @@ struct user_state *user_state_new(const char *user_id);
 void user_state_free(struct user_state *st); /* NULL is a no-op */
 /* 1 when the state holds nothing worth keeping. */
 int user_state_empty(const struct user_state *st);
+
+/* When follow-up f next needs the engine, if it is pending: its due time,
+ * or for a call waiting for the pacer, its not_after (then it is moved). */
+int64_t followup_task_time(const struct followup *f);
 
 /* The earliest pending item (task, reminder or repeat decision) by
  * (due, seq). Returns 1 and fills *at / *seq, or 0 when nothing is

@@ -9,7 +9,7 @@
  * states read as consent never given and the rule's priority. v3 (spec
  * 4.2) added "fb" (follow_up_by), a follow-up's kind, message channel and
  * template, and a repeat timer's kind; older states read as calls and no
- * preference.
+ * preference. A follow-up's last field says a paced call waits (4.3).
  *
  * Encoding goes through jsonw. Decoding is a hand-written single pass over
  * the text (the daemon decodes a state per event, and building a jansson
@@ -83,6 +83,7 @@ static void put_followup(struct jsonw *w, const struct followup *f) {
     jsonw_int(w, f->kind);
     jsonw_str(w, f->message_channel);
     jsonw_str(w, f->message_template);
+    jsonw_int(w, f->waiting);
     jsonw_arr_close(w);
 }
 
@@ -817,6 +818,7 @@ static void get_followup(struct dec *d) {
     f->kind = (int)field_int(&r); /* before v3: 0, a call */
     f->message_channel = field_str(&r);
     f->message_template = field_str(&r);
+    f->waiting = field_int(&r) != 0; /* spec 4.3; absent: not waiting */
     fields_close(&r);
     if (!f->rule_id || !f->trigger_event_id || !f->trigger_type)
         spoil(d, at, "task without rule, trigger event or trigger type");

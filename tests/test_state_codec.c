@@ -361,7 +361,7 @@ static void test_versions(void) {
     st = decode_str(
         "{\"v\":1,\"new\":{\"a\":[1,2.5e3,{\"b\":null}],\"c\":\"\\u00e9\"},"
         "\"u\":\"x\",\"f\":[[\"t-1\",\"r\",\"e\",\"ty\",1,1,1,0,2,3,4,5,6,0,"
-        "null,0,null,\"{}\",\"p\",0,\"\",null,null,0,0,0,null,null,\"extra\",[1,{}],"
+        "null,0,null,\"{}\",\"p\",0,\"\",null,null,0,0,0,null,null,0,\"extra\",[1,{}],"
         "-0.5]],\"cw\":[1,[0,1440],[],{\"more\":true}],\"zz\":[]}", &err);
     CHECK(st && st->nfollowups == 1 && st->has_call_window);
     user_state_free(st);
@@ -798,7 +798,7 @@ static void test_reads_v2(void) {
     CHECK_INT(st->repeats[0].kind, FOLLOWUP_CALL);
     char *text = state_encode(st);
     CHECK(text && strstr(text, "\"v\":3,") && strstr(text, "\"fb\":0") &&
-          strstr(text, ",0,0,0,null,null]]") && strstr(text, ",8,55,0]]"));
+          strstr(text, ",0,0,0,null,null,0]]") && strstr(text, ",8,55,0]]"));
     free(text);
     user_state_free(st);
 }
