@@ -44,6 +44,7 @@
 
 #define DEFAULT_SEED 20261101u
 #define DEFAULT_EVENTS 24000
+#define PACED_LIMIT 1  /* calls a minute in the paced run (spec 4.3) */
 #define NUSERS 400
 #define NPASSES 3      /* rounds of outcome / reschedule events */
 #define RING 256       /* duplicates replay one of the last RING lines */
@@ -675,13 +676,13 @@ static int add_followup_events(struct lines *L, const struct outs *O,
 enum check_id {
     C_CAPS, C_WINDOW, C_REMINDER, C_ORDER, C_OPTOUT, C_DETERMINISM, C_DEDUPE,
     C_DEADLETTER, C_FIRSTSLOT, C_JSON, C_IGNORED, C_COOLDOWN, C_CONSENT,
-    C_PRIORITY, C_MESSAGES, C_COUNT
+    C_PRIORITY, C_MESSAGES, C_PACING, C_COUNT
 };
 static const char *const CHECK_NAMES[C_COUNT] = {
     "caps", "calling window", "reminders", "output order", "opt-out",
     "determinism", "dedupe", "dead letters", "first slot", "output json",
     "ignored events counted", "cooldown", "consent", "priority",
-    "messages"};
+    "messages", "pacing"};
 
 static long violations[C_COUNT];
 static int first_bad_user = -1;
@@ -1413,6 +1414,74 @@ static void check_first_slot(struct ctx *c, long *checked, long *deferred) {
     }
 }
 
+/* Spec 4.3, on a second run of the same input under pacing: no UTC minute
+ * holds more than `limit` call tasks; each call leaves inside its slot,
+ * [due_at, not_after); the calls that leave at one instant leave highest
+ * priority first, then earliest due_at, then task_id; nothing but calls
+ * waits (reminders and messages leave at their send time, cancels with
+ * their decision). */
+static void check_pacing(const struct outs *O, int limit, long *calls,
+                         long *late, long *moved) {
+    char a[32], b[32];
+    int64_t minute = TIME_NONE;
+    int in_minute = 0;
+    const struct orec *prev = NULL;
+    for (int i = 0; i < O->n; i++) {
+        const struct orec *r = &O->v[i];
+        if (r->topic == T_DECISIONS && r->reason && !strcmp(r->reason, "paced"))
+            (*moved)++;
+        if ((r->topic == T_REMINDERS || r->topic == T_MESSAGES) &&
+            r->at != r->send_at)
+            violation(C_PACING, r->user, "%s at %s, send_at %s", r->task,
+                      fmt_time(r->at, a), fmt_time(r->send_at, b));
+        if (r->topic != T_TASKS || !r->call) continue;
+        (*calls)++;
+        *late += r->at > r->due;
+        int64_t m = r->at - ((r->at % 60) + 60) % 60;
+        in_minute = m == minute ? in_minute + 1 : 1;
+        minute = m;
+        if (in_minute > limit)
+            violation(C_PACING, r->user, "call %s is call %d of the minute "
+                      "%s (limit %d)", r->task, in_minute, fmt_time(m, a),
+                      limit);
+        if (r->at < r->due || r->at >= r->not_after)
+            violation(C_PACING, r->user, "call %s left at %s outside "
+                      "[due_at %s, not_after)", r->task, fmt_time(r->at, a),
+                      fmt_time(r->due, b));
+        if (prev && prev->at == r->at &&
+            (prev->priority < r->priority ||
+             (prev->priority == r->priority &&
+              (prev->due > r->due ||
+               (prev->due == r->due && strcmp(prev->task, r->task) > 0)))))
+            violation(C_PACING, r->user, "call %s (priority %d, due %s) "
+                      "served after %s (priority %d) at %s", r->task,
+                      r->priority, fmt_time(r->due, a), prev->task,
+                      prev->priority, fmt_time(r->at, b));
+        prev = r;
+    }
+    /* a call served at t was the best of those waiting at t: no call due
+     * before t and still unsent after t ranks higher (calls wait at most
+     * the rest of their slot, under a day) */
+    for (int i = 0; i < O->n; i++) {
+        const struct orec *x = &O->v[i];
+        if (x->topic != T_TASKS || !x->call) continue;
+        for (int j = i + 1; j < O->n && O->v[j].at <= x->at + DAY; j++) {
+            const struct orec *y = &O->v[j];
+            if (y->topic != T_TASKS || !y->call || y->at <= x->at ||
+                y->due >= x->at)
+                continue;
+            if (y->priority > x->priority ||
+                (y->priority == x->priority &&
+                 (y->due < x->due ||
+                  (y->due == x->due && strcmp(y->task, x->task) < 0))))
+                violation(C_PACING, x->user, "call %s (priority %d) served "
+                          "at %s while %s (priority %d, due %s) waited",
+                          x->task, x->priority, fmt_time(x->at, a), y->task,
+                          y->priority, fmt_time(y->due, b));
+        }
+    }
+}
+
 static void dump_trace(struct ctx *c, int user) {
     char path[128], ppath[128];
     snprintf(ppath, sizeof(ppath), "/tmp/followupd-property-policy.yaml");
@@ -1629,6 +1698,38 @@ int main(int argc, char **argv) {
             printf("  %s: %ld violations (seed %" PRIu64 ")\n", CHECK_NAMES[k],
                    violations[k], seed);
         CHECK_INT(violations[k], 0);
+    }
+    /* spec 4.3: the same input under pacing */
+    TEST("pacing");
+    {
+        char *text = xasprintf("%s", POLICY), *at = strstr(text, "  dedupe_for:");
+        char *paced = at ? xasprintf("%.*s  pacing: {calls_per_minute: %d}\n%s",
+                                     (int)(at - text), text, PACED_LIMIT, at)
+                         : NULL;
+        struct fu_diag pd = {0};
+        struct policy *ppol = paced ? policy_load_buffer("paced.yaml", paced,
+                                                         strlen(paced), db, &pd)
+                                    : NULL;
+        CHECK(ppol != NULL && ppol->calls_per_minute == PACED_LIMIT);
+        if (ppol) {
+            struct outs P;
+            size_t plen;
+            struct sim_stats ps;
+            char *pout = run_sim(ppol, db, in, inlen, &plen, &ps);
+            long pcalls = 0, plate = 0, pmoved = 0;
+            parse_outputs(pout, plen, &P);
+            check_pacing(&P, PACED_LIMIT, &pcalls, &plate, &pmoved);
+            printf("  paced run (%d calls a minute): %ld calls, %ld left after "
+                   "their due_at, %ld moved at not_after\n", PACED_LIMIT,
+                   pcalls, plate, pmoved);
+            if (nevents >= 10000) CHECK(plate > 100); /* moves: stories 33-37 */
+            free_outputs(&P);
+            free(pout);
+        }
+        policy_release(ppol);
+        fu_diag_release(&pd);
+        free(paced);
+        free(text);
     }
     if (first_bad_user >= 0) dump_trace(&c, first_bad_user);
 
