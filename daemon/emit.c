@@ -44,6 +44,7 @@ static const char *topic_for(const struct config *cfg, enum out_topic t) {
     case OUT_DECISIONS: return cfg->topic_decisions;
     case OUT_DEAD_LETTER: return cfg->topic_dead_letter;
     case OUT_MESSAGES: return cfg->topic_messages;
+    case OUT_PACING: break; /* never produced: run refuses pacing (run.c) */
     }
     return NULL;
 }

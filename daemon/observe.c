@@ -269,6 +269,7 @@ void observe_produced(struct daemon *d, const struct out_msg *m) {
         metrics_inc(d->metrics, "followupd_messages_produced_total", labels, 1);
         break;
     case OUT_DEAD_LETTER:
+    case OUT_PACING:
         break;
     }
 }
