@@ -185,6 +185,9 @@ enum fig_map {
     M_CALLS,          /* call tasks by attempt */
     M_SKIPPED,        /* reminders skipped, by the record's "reminder" */
     M_MESSAGES,       /* message follow-ups by channel */
+    M_MSG_SUPPRESSED, /* records of kind message: suppressed by reason */
+    M_MSG_CANCELLED,  /* ... cancelled by reason */
+    M_MSG_MOVED,      /* ... scheduled with a reason, by reason */
     M_OUTCOMES,       /* first outcomes by kind */
     M_DAYS,           /* calls by UTC date of "at" */
     M_HOURS,          /* calls by local hour of "at" */
@@ -193,6 +196,7 @@ enum fig_map {
 
 struct figures {
     long scheduled, cancels, reminders;
+    long msg_scheduled; /* records of kind message: scheduled, reason null */
     long sat_sum, sat_n;
     struct counts maps[M_COUNT];
 };
@@ -407,7 +411,7 @@ static int add_message(struct report *rep, json_t *v, struct fu_err *err) {
 }
 
 static int add_decision(struct report *rep, json_t *v, struct fu_err *err) {
-    const char *decision, *rule_id, *reason, *reminder = NULL;
+    const char *decision, *rule_id, *reason, *reminder = NULL, *kind;
     if (need_str(v, "decision", &decision, err) < 0) return -1;
     if (!strcmp(decision, "duplicate")) {
         rep->duplicates++;
@@ -417,7 +421,14 @@ static int add_decision(struct report *rep, json_t *v, struct fu_err *err) {
     if (!sched && strcmp(decision, "suppressed") && strcmp(decision, "cancelled"))
         return fu_err_set(err, FU_EINVAL,
                           "unknown decision in 'value.decision'");
-    if (need_str(v, "rule_id", &rule_id, err) < 0) return -1;
+    if (need_str(v, "rule_id", &rule_id, err) < 0 ||
+        opt_str(v, "kind", &kind, err) < 0)
+        return -1;
+    /* spec 4.2: records of message follow-ups carry "kind": "message";
+     * call records none or "call" */
+    int msg = kind && !strcmp(kind, "message");
+    if (kind && !msg && strcmp(kind, "call"))
+        return fu_err_set(err, FU_EINVAL, "unknown kind in 'value.kind'");
     if (sched) {
         if (opt_str(v, "reason", &reason, err) < 0 ||
             opt_str(v, "reminder", &reminder, err) < 0)
@@ -434,8 +445,17 @@ static int add_decision(struct report *rep, json_t *v, struct fu_err *err) {
     if (sched && !reason) {
         rep->total.scheduled++;
         rep->rules[ri].f.scheduled++;
+        if (msg) {
+            rep->total.msg_scheduled++;
+            rep->rules[ri].f.msg_scheduled++;
+        }
     } else if (bump(rep, ri, m, reason) < 0) {
         return oom(err);
+    } else if (msg) {
+        enum fig_map mm = m == M_MOVED        ? M_MSG_MOVED
+                        : m == M_SUPPRESSED ? M_MSG_SUPPRESSED
+                                            : M_MSG_CANCELLED;
+        if (bump(rep, ri, mm, reason) < 0) return oom(err);
     }
     if (reminder && strcmp(reminder, "scheduled") &&
         bump(rep, ri, M_SKIPPED, reminder) < 0)
@@ -567,7 +587,8 @@ static json_t *counts_json(const struct counts *c) {
     return o;
 }
 
-/* FIGURES of spec 3.7, keys in the order written there. */
+/* FIGURES of spec 3.7, keys in the order written there, with the
+ * message follow-up figures (docs/report.md) after "messages". */
 static json_t *figures_json(const struct figures *f) {
     const struct counts *mp = f->maps;
     long calls = counts_sum(&mp[M_CALLS]);
@@ -583,6 +604,13 @@ static json_t *figures_json(const struct figures *f) {
     put(o, "reminders", json_integer(f->reminders), &ok);
     put(o, "reminders_skipped", counts_json(&mp[M_SKIPPED]), &ok);
     put(o, "messages", counts_json(&mp[M_MESSAGES]), &ok);
+    put(o, "messages_decided",
+        json_integer(f->msg_scheduled + counts_sum(&mp[M_MSG_SUPPRESSED])),
+        &ok);
+    put(o, "messages_scheduled", json_integer(f->msg_scheduled), &ok);
+    put(o, "messages_suppressed", counts_json(&mp[M_MSG_SUPPRESSED]), &ok);
+    put(o, "messages_cancelled", counts_json(&mp[M_MSG_CANCELLED]), &ok);
+    put(o, "messages_moved", counts_json(&mp[M_MSG_MOVED]), &ok);
     put(o, "outcomes", counts_json(&mp[M_OUTCOMES]), &ok);
     put(o, "answer_rate", rate(answered, counts_sum(&mp[M_OUTCOMES])), &ok);
     put(o, "attempts_per_answer", rate(calls, answered), &ok);
@@ -828,6 +856,9 @@ static const char *const section_keys[][2] = {
     {"calls", "calls by attempt"},
     {"reminders_skipped", "reminders skipped"},
     {"messages", "messages by channel"},
+    {"messages_suppressed", "messages suppressed by reason"},
+    {"messages_cancelled", "messages cancelled by reason"},
+    {"messages_moved", "messages moved by reason"},
     {"outcomes", "outcomes"},
     {"calls_per_day", "calls per day (UTC)"},
     {"calls_per_local_hour", "calls per local hour"}};
@@ -862,6 +893,57 @@ static int print_section(FILE *f, json_t *total, json_t *rules,
     return table_print(f, &t);
 }
 
+static long int_at(json_t *obj, const char *key) {
+    return (long)json_integer_value(json_object_get(obj, key));
+}
+
+#define NMSG_FIGS REPORT_MESSAGE_FIGURES
+int report_message_figures(json_t *fig, long out[REPORT_MESSAGE_FIGURES]) {
+    int any = 0;
+    out[0] = int_at(fig, "messages_decided");
+    out[1] = int_at(fig, "messages_scheduled");
+    out[2] = sum_obj(json_object_get(fig, "messages"));
+    out[3] = sum_obj(json_object_get(fig, "messages_suppressed"));
+    out[4] = sum_obj(json_object_get(fig, "messages_cancelled"));
+    out[5] = sum_obj(json_object_get(fig, "messages_moved"));
+    for (int i = 0; i < REPORT_MESSAGE_FIGURES; i++) any |= out[i] != 0;
+    return any;
+}
+
+static void message_figs(json_t *fig, long out[NMSG_FIGS]) {
+    report_message_figures(fig, out);
+}
+
+static int any_message(json_t *fig) {
+    long n[NMSG_FIGS];
+    return report_message_figures(fig, n);
+}
+
+static void message_row(struct table *t, const char *name, json_t *fig) {
+    long n[NMSG_FIGS];
+    message_figs(fig, n);
+    cell(t, "%s", name);
+    for (int i = 0; i < NMSG_FIGS; i++) cell(t, "%ld", n[i]);
+}
+
+/* Message follow-ups apart from calls (spec 4.2, decision records with
+ * "kind": "message"): a row for the total and one per rule that has any;
+ * nothing when no line is about a message. */
+static int print_messages(FILE *f, json_t *total, json_t *rules) {
+    static const char *const head[] = {"message follow-ups", "decided",
+                                       "scheduled", "sent", "suppressed",
+                                       "cancelled", "moved"};
+    const char *id;
+    json_t *fig;
+    struct table t = {.ncols = NMSG_FIGS + 1};
+    if (!any_message(total)) return 0;
+    for (int i = 0; i < t.ncols; i++) cell(&t, "%s", head[i]);
+    message_row(&t, "total", total);
+    json_object_foreach(rules, id, fig)
+        if (any_message(fig)) message_row(&t, id, fig);
+    return table_print(f, &t);
+}
+
 static int print_report(FILE *f, json_t *doc) {
     json_t *total = json_object_get(doc, "total"),
            *rules = json_object_get(doc, "rules"), *fig, *v;
@@ -873,6 +955,7 @@ static int print_report(FILE *f, json_t *doc) {
     summary_row(&t, "total", total);
     json_object_foreach(rules, id, fig) summary_row(&t, id, fig);
     rc |= table_print(f, &t);
+    rc |= print_messages(f, total, rules);
     for (size_t i = 0; i < NSECTIONS; i++)
         rc |= print_section(f, total, rules, section_keys[i][0],
                             section_keys[i][1]);
@@ -885,10 +968,6 @@ static int print_report(FILE *f, json_t *doc) {
     }
     rc |= table_print(f, &t);
     return rc ? -1 : 0;
-}
-
-static long int_at(json_t *obj, const char *key) {
-    return (long)json_integer_value(json_object_get(obj, key));
 }
 
 /* An integer figure, or the sum of a map figure. */
@@ -959,7 +1038,9 @@ static int compare_rows(struct table *t, json_t *o, json_t *n) {
 }
 
 static int print_compare(FILE *f, json_t *doc) {
-    static const char *const per_rule[] = {"scheduled", "suppressed", "calls"};
+    static const char *const per_rule[] = {"scheduled", "suppressed", "calls",
+                                           "messages"};
+    const int nper = (int)(sizeof(per_rule) / sizeof(per_rule[0]));
     json_t *a = json_object_get(doc, "old"), *b = json_object_get(doc, "new");
     json_t *ra = json_object_get(a, "rules"), *rb = json_object_get(b, "rules");
     struct table t = {.ncols = 4};
@@ -976,9 +1057,9 @@ static int print_compare(FILE *f, json_t *doc) {
     rc |= diff_map_rows(&t, "dead_letters", a, b);
     rc |= table_print(f, &t);
 
-    t = (struct table){.ncols = 10};
+    t = (struct table){.ncols = 1 + 3 * nper};
     cell(&t, "rule");
-    for (int j = 0; j < 3; j++) {
+    for (int j = 0; j < nper; j++) {
         cell(&t, "%s old", per_rule[j]);
         cell(&t, "new");
         cell(&t, "diff");
@@ -988,7 +1069,7 @@ static int print_compare(FILE *f, json_t *doc) {
         json_t *fa = json_object_get(ra, keys[i]);
         json_t *fb = json_object_get(rb, keys[i]);
         cell(&t, "%s", keys[i]);
-        for (int j = 0; j < 3; j++)
+        for (int j = 0; j < nper; j++)
             diff_cells(&t, count_of(json_object_get(fa, per_rule[j])),
                        count_of(json_object_get(fb, per_rule[j])));
     }

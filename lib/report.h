@@ -82,4 +82,10 @@ json_t *report_compare_json(const struct report *old_rep,
  * doc is only read. 0, or -1 when writing failed or out of memory. */
 int report_print_text(FILE *f, json_t *doc);
 
+/* The message follow-up figures of one FIGURES object (spec 4.2):
+ * decided, scheduled, sent, suppressed, cancelled, moved, the maps
+ * summed. Returns 1 when any is not 0. */
+#define REPORT_MESSAGE_FIGURES 6
+int report_message_figures(json_t *fig, long out[REPORT_MESSAGE_FIGURES]);
+
 #endif

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "report.h" /* report_message_figures */
+
 #define HOURS 24
 #define CHART_H 180 /* plot height in px */
 #define MARGIN_L 48 /* room for the value ticks */
@@ -231,13 +233,17 @@ static void put_chart(FILE *out, struct chart *c) {
 
 /* ---- Tables ---- */
 
-/* The figures that are plain counts, in the order of spec 3.7. */
+/* The figures that are plain counts, in the order of spec 3.7, then
+ * those of message follow-ups (docs/report.md). */
 static const char *const COUNT_KEYS[] = {"scheduled", "cancels", "reminders",
-                                         NULL};
+                                         "messages_decided",
+                                         "messages_scheduled", NULL};
 /* The figures that are maps of counts. */
 static const char *const MAP_KEYS[] = {"suppressed", "cancelled", "moved",
                                        "calls", "reminders_skipped",
-                                       "messages", "outcomes", NULL};
+                                       "messages", "messages_suppressed",
+                                       "messages_cancelled", "messages_moved",
+                                       "outcomes", NULL};
 
 /* One row per figure and key, one column per report (old, new...). */
 static void table_figures(FILE *out, const json_t *const *figs,
@@ -324,6 +330,98 @@ static void table_rules(FILE *out, const json_t *rules) {
         fputs("</td></tr>\n", out);
     }
     fputs("</tbody></table>\n", out);
+}
+
+#define NMSG REPORT_MESSAGE_FIGURES
+
+static void message_figs(const json_t *f, long n[NMSG]) {
+    report_message_figures((json_t *)f, n);
+}
+
+static int any_message(const json_t *f) {
+    long n[NMSG];
+    return report_message_figures((json_t *)f, n);
+}
+
+/* One map of the message figures (messages_suppressed...) by key and
+ * rule: a row per key, a column per rule that has messages. Nothing when
+ * no rule has a count there. */
+static int table_message_reasons(FILE *out, const json_t *rules,
+                                 const char *key, const char *head) {
+    struct keys reasons = {0}, ids = {0};
+    const char *id;
+    json_t *f;
+    int rc = -1;
+    json_object_foreach((json_t *)rules, id, f) {
+        if (!any_message(f)) continue;
+        if (keys_add(&ids, id) < 0 ||
+            keys_union(&reasons, json_object_get(f, key)) < 0)
+            goto out;
+    }
+    rc = 0;
+    if (!reasons.n) goto out;
+    keys_sort(&reasons);
+    fputs("<table><thead><tr><th>", out);
+    put_esc(out, head);
+    fputs("</th>", out);
+    for (int c = 0; c < ids.n; c++) {
+        fputs("<th>", out);
+        put_esc(out, ids.v[c]);
+        fputs("</th>", out);
+    }
+    fputs("</tr></thead><tbody>\n", out);
+    for (int r = 0; r < reasons.n; r++) {
+        fputs("<tr><td>", out);
+        put_esc(out, reasons.v[r]);
+        fputs("</td>", out);
+        for (int c = 0; c < ids.n; c++)
+            fprintf(out, "<td>%ld</td>",
+                    count_of(json_object_get(json_object_get(rules, ids.v[c]),
+                                             key),
+                             reasons.v[r]));
+        fputs("</tr>\n", out);
+    }
+    fputs("</tbody></table>\n", out);
+out:
+    free(reasons.v);
+    free(ids.v);
+    return rc;
+}
+
+/* Message follow-ups apart from calls, per rule (decision records with
+ * "kind": "message"): the counts, then suppressions and cancellations by
+ * reason. Nothing when no rule has a message figure. */
+static int table_messages(FILE *out, const json_t *rules, const char *h) {
+    static const char *const HEADS[NMSG] = {"decided",    "scheduled",
+                                            "sent",       "suppressed",
+                                            "cancelled",  "moved"};
+    const char *id;
+    json_t *f;
+    int any = 0;
+    json_object_foreach((json_t *)rules, id, f) any |= any_message(f);
+    if (!any) return 0;
+    fprintf(out, "<h2>%s</h2>\n<table><thead><tr><th>rule</th>", h);
+    for (int i = 0; i < NMSG; i++) fprintf(out, "<th>%s</th>", HEADS[i]);
+    fputs("</tr></thead><tbody>\n", out);
+    json_object_foreach((json_t *)rules, id, f) {
+        long n[NMSG];
+        if (!any_message(f)) continue;
+        message_figs(f, n);
+        fputs("<tr><td>", out);
+        put_esc(out, id);
+        fputs("</td>", out);
+        for (int i = 0; i < NMSG; i++) fprintf(out, "<td>%ld</td>", n[i]);
+        fputs("</tr>\n", out);
+    }
+    fputs("</tbody></table>\n", out);
+    if (table_message_reasons(out, rules, "messages_suppressed",
+                              "messages suppressed by reason") < 0 ||
+        table_message_reasons(out, rules, "messages_cancelled",
+                              "messages cancelled by reason") < 0 ||
+        table_message_reasons(out, rules, "messages_moved",
+                              "messages moved by reason") < 0)
+        return -1;
+    return 0;
 }
 
 static void table_dead(FILE *out, const json_t *rep) {
@@ -442,6 +540,9 @@ static int page_single(FILE *out, const json_t *rep) {
     table_figures(out, figs, heads, 1, NULL);
     fputs("<h2>By rule</h2>\n", out);
     table_rules(out, json_object_get(rep, "rules"));
+    if (table_messages(out, json_object_get(rep, "rules"),
+                       "Message follow-ups by rule") < 0)
+        return -1;
     table_dead(out, rep);
     fputs("<h2>Charts</h2>\n", out);
     const json_t *sup[1] = {json_object_get(total, "suppressed")};
@@ -468,6 +569,11 @@ static int page_compare(FILE *out, const json_t *cmp) {
     table_rules(out, json_object_get(old, "rules"));
     fputs("<h2>By rule, new policy</h2>\n", out);
     table_rules(out, json_object_get(new, "rules"));
+    if (table_messages(out, json_object_get(old, "rules"),
+                       "Message follow-ups by rule, old policy") < 0 ||
+        table_messages(out, json_object_get(new, "rules"),
+                       "Message follow-ups by rule, new policy") < 0)
+        return -1;
     fputs("<h2>Charts</h2>\n", out);
     const json_t *sup[2] = {json_object_get(figs[0], "suppressed"),
                             json_object_get(figs[1], "suppressed")};

@@ -1,5 +1,6 @@
 /* test_report.c -- the report accumulator: every figure of spec 3.7 from
- * small hand-made output lines and events, the compare diff, text. */
+ * small hand-made output lines and events, message follow-ups apart from
+ * calls (spec 4.2), the compare diff, text. */
 #include "report.h"
 
 #include <stdarg.h>
@@ -448,7 +449,10 @@ static void test_malformed(void) {
               "{\"schema\": \"followupd.report/v1\", \"total\": {\"scheduled\": "
               "0, \"suppressed\": {}, \"cancelled\": {}, \"moved\": {}, "
               "\"calls\": {}, \"cancels\": 0, \"reminders\": 0, "
-              "\"reminders_skipped\": {}, \"messages\": {}, \"outcomes\": {}, "
+              "\"reminders_skipped\": {}, \"messages\": {}, "
+              "\"messages_decided\": 0, \"messages_scheduled\": 0, "
+              "\"messages_suppressed\": {}, \"messages_cancelled\": {}, "
+              "\"messages_moved\": {}, \"outcomes\": {}, "
               "\"answer_rate\": null, \"attempts_per_answer\": null, "
               "\"satisfaction\": {\"mean\": null, \"count\": 0}, "
               "\"calls_per_day\": {}, \"calls_per_local_hour\": {}}, "
@@ -519,9 +523,10 @@ static void test_compare(void) {
     CHECK(strstr(text, "\nsuppressed cooldown            1       0    -1\n") != NULL);
     CHECK(strstr(text, "\nanswer_rate               1.0000  0.5000\n") != NULL);
     CHECK(strstr(text, "\nrule  scheduled old  new  diff  suppressed old  new  "
-                       "diff  calls old  new  diff\n"
+                       "diff  calls old  new  diff  messages old  new  diff\n"
                        "r                 1    2    +1               3    1    "
-                       "-2          1    2    +1\n") != NULL);
+                       "-2          1    2    +1             0    0     0\n") != NULL);
+    CHECK(strstr(text, "\nmessages_scheduled             0       0     0\n") != NULL);
     free(text);
     json_decref(doc);
     report_free(a);
@@ -549,10 +554,179 @@ static void test_text(void) {
     CHECK(strstr(text, "\ncalls per local hour  total  large-transfer\n"
                        "9                         1               1\n") != NULL);
     CHECK(strstr(text, "cancelled by reason") == NULL); /* none: no table */
+    CHECK(strstr(text, "message follow-ups") == NULL); /* calls only */
     CHECK(strstr(text, " \n") == NULL); /* no trailing blanks */
     free(text);
     json_decref(doc);
     report_free(rep);
+}
+
+/* A small hand-made output file of calls and message follow-ups (spec
+ * 4.2): rule txn calls, welcome sends sms messages, big follows up by a
+ * call or (the user's follow_up_by) a push message. */
+static const char *const MIXED[] = {
+    "{\"at\": \"2026-11-01T00:00:00Z\", \"topic\": \"decisions\", \"key\": \"u-1\", \"value\": {\"schema\": \"followupd.decision/v1\", \"event_id\": \"e1\", \"user_id\": \"u-1\", \"rule_id\": \"txn\", \"decision\": \"scheduled\", \"task_id\": \"t-1\", \"due_at\": \"2026-11-01T01:00:00Z\", \"reason\": null, \"at\": \"2026-11-01T00:00:00Z\", \"attempt\": 1, \"occurrence\": 1}}",
+    "{\"at\": \"2026-11-01T00:00:01Z\", \"topic\": \"decisions\", \"key\": \"u-2\", \"value\": {\"schema\": \"followupd.decision/v1\", \"event_id\": \"e2\", \"user_id\": \"u-2\", \"rule_id\": \"txn\", \"decision\": \"scheduled\", \"task_id\": \"t-2\", \"due_at\": \"2026-11-01T01:00:01Z\", \"reason\": null, \"at\": \"2026-11-01T00:00:01Z\", \"attempt\": 1, \"occurrence\": 1, \"kind\": \"call\"}}",
+    "{\"at\": \"2026-11-01T00:00:02Z\", \"topic\": \"decisions\", \"key\": \"u-3\", \"value\": {\"schema\": \"followupd.decision/v1\", \"event_id\": \"e3\", \"user_id\": \"u-3\", \"rule_id\": \"txn\", \"decision\": \"suppressed\", \"task_id\": \"t-3\", \"due_at\": \"2026-11-01T01:00:02Z\", \"reason\": \"cap:rule\", \"at\": \"2026-11-01T00:00:02Z\", \"attempt\": 1, \"occurrence\": 1}}",
+    "{\"at\": \"2026-11-01T00:00:03Z\", \"topic\": \"decisions\", \"key\": \"u-1\", \"value\": {\"schema\": \"followupd.decision/v1\", \"event_id\": \"r1\", \"user_id\": \"u-1\", \"rule_id\": \"welcome\", \"decision\": \"scheduled\", \"task_id\": \"m-1\", \"due_at\": \"2026-11-01T02:00:00Z\", \"reason\": null, \"at\": \"2026-11-01T00:00:03Z\", \"attempt\": 1, \"occurrence\": 1, \"kind\": \"message\"}}",
+    "{\"at\": \"2026-11-01T00:00:04Z\", \"topic\": \"decisions\", \"key\": \"u-2\", \"value\": {\"schema\": \"followupd.decision/v1\", \"event_id\": \"r2\", \"user_id\": \"u-2\", \"rule_id\": \"welcome\", \"decision\": \"scheduled\", \"task_id\": \"m-2\", \"due_at\": \"2026-11-01T02:00:01Z\", \"reason\": null, \"at\": \"2026-11-01T00:00:04Z\", \"attempt\": 1, \"occurrence\": 1, \"kind\": \"message\"}}",
+    "{\"at\": \"2026-11-01T00:00:05Z\", \"topic\": \"decisions\", \"key\": \"u-1\", \"value\": {\"schema\": \"followupd.decision/v1\", \"event_id\": \"r3\", \"user_id\": \"u-1\", \"rule_id\": \"welcome\", \"decision\": \"suppressed\", \"task_id\": \"m-3\", \"due_at\": \"2026-11-01T02:00:02Z\", \"reason\": \"cap:sms\", \"at\": \"2026-11-01T00:00:05Z\", \"attempt\": 1, \"occurrence\": 1, \"kind\": \"message\"}}",
+    "{\"at\": \"2026-11-01T00:00:06Z\", \"topic\": \"decisions\", \"key\": \"u-4\", \"value\": {\"schema\": \"followupd.decision/v1\", \"event_id\": \"r4\", \"user_id\": \"u-4\", \"rule_id\": \"welcome\", \"decision\": \"suppressed\", \"task_id\": \"m-4\", \"due_at\": \"2026-11-01T02:00:03Z\", \"reason\": \"channel_off\", \"at\": \"2026-11-01T00:00:06Z\", \"attempt\": 1, \"occurrence\": 1, \"kind\": \"message\"}}",
+    "{\"at\": \"2026-11-01T00:00:07Z\", \"topic\": \"decisions\", \"key\": \"u-2\", \"value\": {\"schema\": \"followupd.decision/v1\", \"event_id\": \"p1\", \"user_id\": \"u-2\", \"rule_id\": \"welcome\", \"decision\": \"cancelled\", \"task_id\": \"m-2\", \"due_at\": \"2026-11-01T02:00:01Z\", \"reason\": \"channel_off\", \"at\": \"2026-11-01T00:00:07Z\", \"attempt\": 1, \"occurrence\": 1, \"kind\": \"message\"}}",
+    "{\"at\": \"2026-11-01T00:00:08Z\", \"topic\": \"decisions\", \"key\": \"u-1\", \"value\": {\"schema\": \"followupd.decision/v1\", \"event_id\": \"z1\", \"user_id\": \"u-1\", \"rule_id\": \"welcome\", \"decision\": \"scheduled\", \"task_id\": \"m-5\", \"due_at\": \"2026-11-01T03:00:00Z\", \"reason\": \"rescheduled\", \"replaces\": \"m-1\", \"at\": \"2026-11-01T00:00:08Z\", \"attempt\": 1, \"occurrence\": 1, \"kind\": \"message\"}}",
+    "{\"at\": \"2026-11-01T00:00:09Z\", \"topic\": \"decisions\", \"key\": \"u-5\", \"value\": {\"schema\": \"followupd.decision/v1\", \"event_id\": \"e5\", \"user_id\": \"u-5\", \"rule_id\": \"big\", \"decision\": \"suppressed\", \"task_id\": \"m-6\", \"due_at\": \"2026-11-01T01:00:09Z\", \"reason\": \"opted_out\", \"at\": \"2026-11-01T00:00:09Z\", \"attempt\": 1, \"occurrence\": 1, \"kind\": \"message\"}}",
+    "{\"at\": \"2026-11-01T00:00:10Z\", \"topic\": \"decisions\", \"key\": \"u-6\", \"value\": {\"schema\": \"followupd.decision/v1\", \"event_id\": \"e6\", \"user_id\": \"u-6\", \"rule_id\": \"big\", \"decision\": \"scheduled\", \"task_id\": \"m-7\", \"due_at\": \"2026-11-01T01:00:10Z\", \"reason\": null, \"at\": \"2026-11-01T00:00:10Z\", \"attempt\": 1, \"occurrence\": 1, \"kind\": \"message\"}}",
+    "{\"at\": \"2026-11-01T00:00:11Z\", \"topic\": \"decisions\", \"key\": \"u-7\", \"value\": {\"schema\": \"followupd.decision/v1\", \"event_id\": \"e7\", \"user_id\": \"u-7\", \"rule_id\": \"big\", \"decision\": \"scheduled\", \"task_id\": \"t-7\", \"due_at\": \"2026-11-01T01:00:11Z\", \"reason\": null, \"at\": \"2026-11-01T00:00:11Z\", \"attempt\": 1, \"occurrence\": 1, \"reminder\": \"channel_off\"}}",
+    "{\"at\": \"2026-11-01T01:00:00Z\", \"topic\": \"tasks\", \"key\": \"u-1\", \"value\": {\"schema\": \"followupd.task/v1\", \"action\": \"call\", \"task_id\": \"t-1\", \"user_id\": \"u-1\", \"rule_id\": \"txn\", \"attempt\": 1, \"due_at\": \"2026-11-01T01:00:00Z\", \"timezone\": \"UTC\"}}",
+    "{\"at\": \"2026-11-01T01:00:10Z\", \"topic\": \"messages\", \"key\": \"u-6\", \"value\": {\"schema\": \"followupd.message/v1\", \"message_id\": \"m-7\", \"user_id\": \"u-6\", \"rule_id\": \"big\", \"channel\": \"push\", \"send_at\": \"2026-11-01T01:00:10Z\", \"timezone\": \"UTC\"}}",
+    "{\"at\": \"2026-11-01T03:00:00Z\", \"topic\": \"messages\", \"key\": \"u-1\", \"value\": {\"schema\": \"followupd.message/v1\", \"message_id\": \"m-5\", \"user_id\": \"u-1\", \"rule_id\": \"welcome\", \"channel\": \"sms\", \"send_at\": \"2026-11-01T03:00:00Z\", \"timezone\": \"UTC\"}}",
+    NULL};
+
+static struct report *mixed_report(void) {
+    struct report *rep = report_new(db);
+    for (int i = 0; MIXED[i]; i++) CHECK_INT(out(rep, MIXED[i]), 0);
+    return rep;
+}
+
+static void test_messages(void) {
+    struct report *rep = mixed_report();
+    struct fu_err err;
+    TEST("message follow-ups apart from calls, by the records' kind");
+    json_t *doc = report_json(rep);
+    check_counts(doc, (const struct want[]){
+        /* the figures of spec 3.7 count both kinds, as before */
+        {"total/scheduled", 6},
+        {"total/suppressed/cap:rule", 1},
+        {"total/suppressed/cap:sms", 1},
+        {"total/suppressed/channel_off", 1},
+        {"total/suppressed/opted_out", 1},
+        {"total/cancelled/channel_off", 1},
+        {"total/moved/rescheduled", 1},
+        {"total/messages/sms", 1},
+        {"total/messages/push", 1},
+        {"total/calls/1", 1},
+        {"total/reminders_skipped/channel_off", 1},
+        /* messages only: scheduled and suppressed ones decided */
+        {"total/messages_decided", 6},
+        {"total/messages_scheduled", 3},
+        {"total/messages_suppressed/cap:sms", 1},
+        {"total/messages_suppressed/channel_off", 1},
+        {"total/messages_suppressed/opted_out", 1},
+        {"total/messages_suppressed/cap:rule", -1}, /* a call's */
+        {"total/messages_cancelled/channel_off", 1},
+        {"total/messages_moved/rescheduled", 1},
+        {"rules/txn/scheduled", 2},
+        {"rules/txn/messages_decided", 0},
+        {"rules/txn/messages_scheduled", 0},
+        {"rules/welcome/scheduled", 2},
+        {"rules/welcome/messages_decided", 4},
+        {"rules/welcome/messages_scheduled", 2},
+        {"rules/welcome/messages_suppressed/cap:sms", 1},
+        {"rules/welcome/messages_suppressed/channel_off", 1},
+        {"rules/welcome/messages_cancelled/channel_off", 1},
+        {"rules/welcome/messages_moved/rescheduled", 1},
+        {"rules/welcome/messages/sms", 1},
+        {"rules/big/scheduled", 2},
+        {"rules/big/messages_decided", 2},
+        {"rules/big/messages_scheduled", 1},
+        {"rules/big/messages_suppressed/opted_out", 1},
+        {"rules/big/messages/push", 1},
+        {NULL, 0}});
+    CHECK_INT(size(doc, "rules/txn/messages_suppressed"), 0);
+    CHECK_INT(size(doc, "rules/big/messages_cancelled"), 0);
+
+    TEST("message figures follow \"messages\" in FIGURES");
+    {
+        const char *key, *prev = NULL;
+        json_t *v;
+        int after = 0;
+        json_object_foreach(at_path(doc, "total"), key, v) {
+            if (prev && !strcmp(prev, "messages"))
+                after = !strcmp(key, "messages_decided");
+            prev = key;
+        }
+        CHECK(after);
+    }
+
+    TEST("a record's kind must be call, message, null or absent");
+    static const char *const bad[] = {
+        "{\"at\": \"2026-11-01T00:00:00Z\", \"topic\": \"decisions\", "
+        "\"value\": {\"decision\": \"scheduled\", \"rule_id\": \"a\", "
+        "\"reason\": null, \"kind\": \"sms\"}}",
+        "{\"at\": \"2026-11-01T00:00:00Z\", \"topic\": \"decisions\", "
+        "\"value\": {\"decision\": \"scheduled\", \"rule_id\": \"a\", "
+        "\"reason\": null, \"kind\": 5}}",
+        NULL};
+    for (int i = 0; bad[i]; i++) {
+        err.code = 0;
+        CHECK_INT(report_add_output(rep, bad[i], strlen(bad[i]), &err), -1);
+        CHECK_INT(err.code, FU_EINVAL);
+    }
+    CHECK_INT(decision(rep, "a", "scheduled", NULL, NULL), 0);
+    CHECK_INT(out(rep, "{\"at\": \"2026-11-01T00:00:00Z\", \"topic\": "
+                       "\"decisions\", \"value\": {\"decision\": "
+                       "\"scheduled\", \"rule_id\": \"a\", \"reason\": null, "
+                       "\"kind\": null}}"), 0);
+    CHECK_INT(report_stats(rep)->malformed, 2);
+    json_decref(doc);
+    doc = report_json(rep);
+    CHECK_INT(num(doc, "rules/a/scheduled"), 2);
+    CHECK_INT(num(doc, "rules/a/messages_scheduled"), 0);
+
+    TEST("text: a table of message follow-ups, rules with messages only");
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    CHECK_INT(report_print_text(f, doc), 0);
+    fclose(f);
+    CHECK(strstr(text, "\nmessage follow-ups  decided  scheduled  sent  "
+                       "suppressed  cancelled  moved\n"
+                       "total                     6          3     2           "
+                       "3          1      1\n"
+                       "big                       2          1     1           "
+                       "1          0      0\n"
+                       "welcome                   4          2     1           "
+                       "2          1      1\n\n") != NULL);
+    CHECK(strstr(text, "\nmessages suppressed by reason  total  big  welcome\n"
+                       "cap:sms                            1    0        1\n"
+                       "channel_off                        1    0        1\n"
+                       "opted_out                          1    1        0\n") != NULL);
+    CHECK(strstr(text, "\nmessages cancelled by reason  total  welcome\n"
+                       "channel_off                       1        1\n") != NULL);
+    CHECK(strstr(text, "\nmessages moved by reason  total  welcome\n"
+                       "rescheduled                   1        1\n") != NULL);
+    CHECK(strstr(text, " \n") == NULL);
+    free(text);
+    json_decref(doc);
+    report_free(rep);
+
+    TEST("compare: message figures in the diff and by rule");
+    struct report *a = report_new(db), *b = mixed_report();
+    for (int i = 0; i < 3; i++) CHECK_INT(out(a, MIXED[i]), 0); /* calls */
+    CHECK_INT(out(a, MIXED[12]), 0);
+    doc = report_compare_json(a, b);
+    check_counts(doc, (const struct want[]){
+        {"diff/messages_decided", 6},
+        {"diff/messages_scheduled", 3},
+        {"diff/messages_suppressed/channel_off", 1},
+        {"diff/messages_cancelled/channel_off", 1},
+        {"diff/messages_moved/rescheduled", 1},
+        {"diff/messages/sms", 1},
+        {NULL, 0}});
+    text = NULL;
+    f = open_memstream(&text, &len);
+    CHECK_INT(report_print_text(f, doc), 0);
+    fclose(f);
+    CHECK(strstr(text, "\nmessages_decided                   0    6    +6\n") != NULL);
+    CHECK(strstr(text, "\nmessages_suppressed cap:sms        0    1    +1\n") != NULL);
+    CHECK(strstr(text, "  messages old  new  diff\n") != NULL);
+    CHECK(strstr(text, "\nwelcome              0    2    +2               "
+                       "0    2    +2          0    0     0             0    1    "
+                       "+1\n") != NULL);
+    free(text);
+    json_decref(doc);
+    report_free(a);
+    report_free(b);
 }
 
 int main(void) {
@@ -561,6 +735,7 @@ int main(void) {
     test_calls_and_cancels();
     test_days_and_hours();
     test_reminders_and_more();
+    test_messages();
     test_outcomes();
     test_malformed();
     test_compare();

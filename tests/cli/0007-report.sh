@@ -3,7 +3,9 @@
 # with an independent count (tests/tools/report_oracle.py); --compare of a
 # policy with itself has an empty diff and its halves equal the report of
 # simulate's output; a tightened cap shows exactly the change two simulate
-# runs give; text tables; malformed lines; exit codes.
+# runs give; message follow-ups (spec 4.2) are counted apart from calls,
+# per rule, in JSON, text and --compare; text tables; malformed lines;
+# exit codes.
 . tests/cli/lib.sh
 
 case $BUILD in /*) ABS=$BUILD ;; *) ABS=$PWD/$BUILD ;; esac
@@ -88,6 +90,70 @@ run $FUA report --compare $P "$T/tight.yaml" "$T/cap-events.jsonl"
 check "compare as text: old | new | diff" sh -c "
     head -n 1 '$T/out' | grep -Eq '^total +old +new +diff$' &&
     grep -Eq '^calls 1 +[0-9]+ +[0-9]+ +-[0-9]+$' '$T/out'"
+
+# Message follow-ups apart from calls: the policy and stream of
+# tests/e2e/0016-messages.sh at a fixed time (calls, push, sms and email
+# messages; channel_off, caps, opt-outs, supersession), whatever stories
+# tests/sim holds.
+sed 's/@DELAY@/10/g; s/@DELAY2@/13/g' tests/e2e/policy-messages.yaml >"$T/msg.yaml"
+sh tests/e2e/gen_message_events.sh 30 240 1763630100 16 >"$T/msg-events.jsonl"
+$FUA simulate --policy "$T/msg.yaml" "$T/msg-events.jsonl" >"$T/msg.out" 2>/dev/null
+run $FUA report --format json --events "$T/msg-events.jsonl" "$T/msg.out"
+check "messages: report runs" [ "$rc" -eq 0 ]
+cp "$T/out" "$T/msg.json"
+check "messages: figures agree with an independent count" \
+    $ORACLE "$T/msg.out" "$T/msg-events.jsonl" "$T/msg.json"
+check "messages: decided, scheduled, suppressed and cancelled by reason, per rule" \
+    /usr/bin/python3 -c "
+import json, sys
+d = json.load(open(sys.argv[1]))
+t, w = d['total'], d['rules']['welcome']
+assert t['messages_decided'] == t['messages_scheduled'] + sum(t['messages_suppressed'].values())
+assert t['messages_scheduled'] > 0 and w['messages_scheduled'] > 0
+assert w['messages_suppressed'].get('channel_off', 0) > 0
+assert w['messages_suppressed'].get('cap:sms', 0) > 0
+assert t['messages_cancelled'].get('channel_off', 0) > 0
+assert d['rules']['survey']['messages_decided'] > 0
+assert d['rules']['big']['messages_decided'] > 0
+assert 'cap:rule' in t['suppressed'] and 'cap:rule' not in t['messages_suppressed']
+" "$T/msg.json"
+run $FUA report --compare "$T/msg.yaml" "$T/msg.yaml" --format json "$T/msg-events.jsonl"
+cp "$T/out" "$T/msg.cmp"
+check "messages: compare with itself runs" [ "$rc" -eq 0 ]
+check "messages: ... has an empty diff, and its halves are the report" \
+    [ "$(json "$T/msg.cmp" 'd["diff"] == {} and d["old"] == d["new"] == json.load(open(sys.argv[1].replace(".cmp", ".json")))')" = True ]
+sed 's/count: messages.sms, limit: 2,/count: messages.sms, limit: 1,/' "$T/msg.yaml" >"$T/msg-tight.yaml"
+check "messages: the tightened policy (sms cap 1) differs" sh -c "! cmp -s '$T/msg.yaml' '$T/msg-tight.yaml'"
+$FUA simulate --policy "$T/msg-tight.yaml" "$T/msg-events.jsonl" >"$T/msg-tight.out" 2>/dev/null
+run $FUA report --compare "$T/msg.yaml" "$T/msg-tight.yaml" --format json "$T/msg-events.jsonl"
+cp "$T/out" "$T/msg-tight.cmp"
+check "messages: a tighter sms cap: fewer sms sent, more cap:sms, as simulate gives" \
+    /usr/bin/python3 -c "
+import json, sys
+def sent(path):
+    return sum(1 for l in open(path) if json.loads(l)['topic'] == 'messages' and
+               json.loads(l)['value']['channel'] == 'sms')
+old, new = sent(sys.argv[1]), sent(sys.argv[2])
+d = json.load(open(sys.argv[3]))['diff']
+assert new < old and d['messages']['sms'] == new - old, (old, new, d)
+assert d['messages_suppressed']['cap:sms'] > 0 and d['messages_scheduled'] < 0, d
+" "$T/msg.out" "$T/msg-tight.out" "$T/msg-tight.cmp"
+run $FUA report --events "$T/msg-events.jsonl" "$T/msg.out"
+check "messages: text has the message follow-ups table" grep -Eq \
+    '^message follow-ups +decided +scheduled +sent +suppressed +cancelled +moved$' "$T/out"
+sed -n '/^message follow-ups /,/^$/p' "$T/out" >"$T/msg-table"
+for r in total big survey welcome; do
+    want=$(json "$T/msg.json" "' +'.join(str(x) for x in (lambda f: [f['messages_decided'], f['messages_scheduled'], sum(f['messages'].values()), sum(f['messages_suppressed'].values()), sum(f['messages_cancelled'].values()), sum(f['messages_moved'].values())])(d['total'] if '$r' == 'total' else d['rules']['$r']))")
+    check "messages: text row $r holds the JSON's figures ($want)" \
+        grep -Eq "^$r +$want\$" "$T/msg-table"
+done
+check "messages: text tables of message suppressions and cancellations by reason" sh -c "
+    grep -Eq '^messages suppressed by reason +total +big +survey +welcome\$' '$T/out' &&
+    grep -Eq '^messages cancelled by reason +total ' '$T/out'"
+run $FUA report --compare "$T/msg.yaml" "$T/msg-tight.yaml" "$T/msg-events.jsonl"
+check "messages: compare text: messages by rule, message rows in the totals" sh -c "
+    grep -Eq '  messages old +new +diff\$' '$T/out' &&
+    grep -Eq '^messages_suppressed cap:sms +[0-9]+ +[0-9]+ +[+][0-9]+\$' '$T/out'"
 
 # Text tables, from story 09's output.
 S=tests/sim/09-outcomes

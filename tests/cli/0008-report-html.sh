@@ -2,7 +2,8 @@
 # followupd report --html (spec 3.7): one self-contained page that passes
 # `tidy -errors` (Debian's tidy), for a report and for --compare, with the
 # tables and the three charts (calls per day by rule, suppressions by
-# reason, local hours), no script and nothing fetched. The screenshot in
+# reason, local hours), no script and nothing fetched; message follow-ups
+# (spec 4.2) get their own tables by rule. The screenshot in
 # a real browser is `make report-shot` (headless Chromium).
 . tests/cli/lib.sh
 
@@ -42,6 +43,34 @@ check "the compare page shows both policies" sh -c "
     grep -q 'old policy' '$T/compare.html' &&
     grep -q 'new policy' '$T/compare.html' &&
     grep -q '<th>difference</th>' '$T/compare.html'"
+
+# message follow-ups: the policy and stream of tests/e2e/0016-messages.sh
+sed 's/@DELAY@/10/g; s/@DELAY2@/13/g' tests/e2e/policy-messages.yaml >"$T/msg.yaml"
+sh tests/e2e/gen_message_events.sh 30 240 1763630100 16 >"$T/msg-events.jsonl"
+$FU simulate --policy "$T/msg.yaml" "$T/msg-events.jsonl" >"$T/msg.out" 2>/dev/null
+run $FU report --html "$T/msg.html" "$T/msg.out"
+check "report --html of message follow-ups exits 0" [ "$rc" -eq 0 ]
+check "the message page passes tidy -errors" tidy -errors -q "$T/msg.html"
+check "the message page: still three charts" sh -c \
+    "[ \$(grep -o '<svg ' '$T/msg.html' | wc -l) -eq 3 ]"
+check "message follow-ups by rule: a row per rule with messages" sh -c "
+    sed -n '/Message follow-ups by rule/,/<\/table>/p' '$T/msg.html' >'$T/msg-rules' &&
+    grep -q '<th>decided</th><th>scheduled</th><th>sent</th><th>suppressed</th><th>cancelled</th><th>moved</th>' '$T/msg-rules' &&
+    for r in big survey welcome; do grep -q \"<tr><td>\$r</td>\" '$T/msg-rules' || exit 1; done"
+check "message suppressions by reason and rule, and the totals' message rows" sh -c "
+    grep -q '<th>messages suppressed by reason</th>' '$T/msg.html' &&
+    grep -q '<td>messages_suppressed: channel_off</td>' '$T/msg.html' &&
+    grep -q '<td>messages_decided</td>' '$T/msg.html'"
+check "a calls-only page has no message tables" sh -c \
+    "! grep -q 'Message follow-ups' '$T/page.html'"
+sed 's/count: messages.sms, limit: 2,/count: messages.sms, limit: 1,/' "$T/msg.yaml" >"$T/msg-tight.yaml"
+run $FU report --compare "$T/msg.yaml" "$T/msg-tight.yaml" \
+    --html "$T/msg-compare.html" "$T/msg-events.jsonl"
+check "the message compare page passes tidy -errors" sh -c \
+    "[ $rc -eq 0 ] && tidy -errors -q '$T/msg-compare.html'"
+check "the message compare page has both policies' message tables" sh -c "
+    grep -q 'Message follow-ups by rule, old policy' '$T/msg-compare.html' &&
+    grep -q 'Message follow-ups by rule, new policy' '$T/msg-compare.html'"
 
 run $FU report --html "$T/no/such/dir/page.html" "$T/outputs.jsonl"
 check "an unwritable --html path fails with a message" sh -c \

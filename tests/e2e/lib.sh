@@ -10,7 +10,7 @@
 TOOLS=$BUILD/tests/tools
 KT=$TOOLS/kafka_tool
 INPUT_TOPIC=wallet.events
-OUTPUT_TOPICS=followup.tasks,followup.reminders,followup.decisions,followup.dead_letter
+OUTPUT_TOPICS=followup.tasks,followup.reminders,followup.decisions,followup.dead_letter,followup.messages
 E2E_PIDS=""
 
 e2e_cleanup() {
@@ -66,9 +66,10 @@ consume_outputs() {
         >"$1" 2>>"$T/consume.err"
 }
 
-# live_policy DELAY_S: the e2e policy with its delays in seconds from now
+# live_policy DELAY_S [TEMPLATE]: the e2e policy (or TEMPLATE) with its
+# delays in seconds from now (@DELAY@, @DELAY2@ = DELAY_S + 3)
 live_policy() {
-    sed "s/@DELAY@/$1/g; s/@DELAY2@/$(($1 + 3))/g" tests/e2e/policy.yaml \
+    sed "s/@DELAY@/$1/g; s/@DELAY2@/$(($1 + 3))/g" "${2:-tests/e2e/policy.yaml}" \
         >"$T/policy.yaml"
     POLICY=$T/policy.yaml
 }
@@ -87,7 +88,8 @@ write_config() {
         echo "  group_id: e2e"
         echo "  input_topics: [$INPUT_TOPIC]"
         echo "  topics: {tasks: followup.tasks, reminders: followup.reminders,"
-        echo "           dead_letter: followup.dead_letter, decisions: followup.decisions}"
+        echo "           dead_letter: followup.dead_letter, decisions: followup.decisions,"
+        echo "           messages: followup.messages}"
         echo "  properties:"
         for p in consumer.fetch.wait.max.ms=50 consumer.session.timeout.ms=6000 \
                  consumer.heartbeat.interval.ms=500 "$@"; do
@@ -197,14 +199,14 @@ wait_committed() {
 # ---- The common shape of a test ----
 
 # e2e_setup DELAY_S [REDIS ARGS...]: redis-server with AOF (and the extra
-# args), the mock cluster, the policy with that delay, daemon d1 started
-# and in the group
+# args), the mock cluster, the policy (E2E_POLICY, default
+# tests/e2e/policy.yaml) with that delay, daemon d1 started and in the group
 e2e_setup() {
     delay=$1
     shift
     check "redis-server starts with AOF" start_redis --appendonly yes "$@"
     check "mock cluster starts" start_kafka 3
-    live_policy "$delay"
+    live_policy "$delay" "${E2E_POLICY:-}"
     write_config d1
     check "daemon starts" start_daemon d1
     check "daemon joins the group" wait_log d1 '"msg":"partition assigned"' 15

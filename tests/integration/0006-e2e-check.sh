@@ -3,8 +3,8 @@
 # (tests/tools/e2e_check.c) against real simulate output: a faithful
 # Kafka-shaped copy passes, and each kind of corruption fails with its own
 # message. The copy is made with awk, as kafka_tool consume would print the
-# daemon's output: ts_ms = due time + 200 ms for tasks and reminders, the
-# decision time for the rest; decision records get another "at" and dead
+# daemon's output: ts_ms = due time + 200 ms for tasks, reminders and
+# messages, the decision time for the rest; decision records get another "at" and dead
 # letters name the input topic.
 . tests/cli/lib.sh
 E2E="${VG:-} $BUILD/tests/tools/e2e_check"
@@ -13,8 +13,12 @@ X="$T/expected.jsonl"
 # ---- the oracle: simulate over stories with every kind of output ----
 # transfer with its first event delivered twice (a duplicate record),
 # complaint, bad lines (dead letters), opt-out (a cancel), dedupe (one
-# task_id with two versions after the dedupe window).
+# task_id with two versions after the dedupe window), message follow-ups
+# (spec 4.2: the stream and policy of tests/e2e/0016-messages.sh, at a
+# fixed time).
 sed '1p' config/examples/transfer.jsonl >"$T/transfer.jsonl"
+sed 's/@DELAY@/10/g; s/@DELAY2@/13/g' tests/e2e/policy-messages.yaml >"$T/msg-policy.yaml"
+sh tests/e2e/gen_message_events.sh 30 240 1763630100 16 >"$T/msg-events.jsonl"
 {
     $BUILD/followupd simulate --policy config/policy.yaml "$T/transfer.jsonl" &&
     $BUILD/followupd simulate --policy config/policy.yaml \
@@ -24,11 +28,12 @@ sed '1p' config/examples/transfer.jsonl >"$T/transfer.jsonl"
     $BUILD/followupd simulate --policy tests/sim/08-opt-out/policy.yaml \
         tests/sim/08-opt-out/events.jsonl &&
     $BUILD/followupd simulate --policy tests/sim/13-dedupe/policy.yaml \
-        tests/sim/13-dedupe/events.jsonl
+        tests/sim/13-dedupe/events.jsonl &&
+    $BUILD/followupd simulate --policy "$T/msg-policy.yaml" "$T/msg-events.jsonl"
 } >"$X"
 check "simulate runs" [ $? -eq 0 ]
 for what in '"action": "call"' '"action": "cancel"' '"topic": "reminders"' \
-    '"decision": "duplicate"' '"topic": "dead_letter"'; do
+    '"decision": "duplicate"' '"topic": "dead_letter"' '"topic": "messages"'; do
     check "oracle has $what" grep -q "$what" "$X"
 done
 
@@ -53,7 +58,7 @@ function ms(s) {
     ts = ms(at)
     f = ""
     if (topic == "tasks") f = "due_at"
-    if (topic == "reminders") f = "send_at"
+    if (topic == "reminders" || topic == "messages") f = "send_at"
     if (f != "" && match(value, "\"" f "\": \"[^\"]*\""))
         ts = ms(substr(value, RSTART + length(f) + 5, 20)) + 200
     if (topic == "dead_letter")
@@ -121,9 +126,13 @@ check "faithful copy passes" passes "$A"
 check "summary: tasks all there" grep -q '^tasks: expected \([1-9][0-9]*\) got \1 ' "$T/out"
 check "summary: cancels all there" grep -q '^cancels: expected \([1-9][0-9]*\) got \1 ' "$T/out"
 check "summary: reminders all there" grep -q '^reminders: expected \([1-9][0-9]*\) got \1 ' "$T/out"
+check "summary: messages all there" grep -q '^messages: expected \([1-9][0-9]*\) got \1 ' "$T/out"
 check "summary: decisions all there" grep -q '^decisions: expected \([1-9][0-9]*\) got \1 (+0 duplicate)' "$T/out"
 check "summary: dead letters all there" grep -q '^dead letters: expected \([1-9][0-9]*\) got \1 ' "$T/out"
 check "summary: lateness" grep -q '^lateness ms: max 200 mean 200 ' "$T/out"
+for k in calls reminders messages; do
+    check "summary: lateness of $k" grep -q "^lateness ms of $k: max 200 mean 200 ([1-9][0-9]* timed)\$" "$T/out"
+done
 
 # at-least-once: every line twice, and out of order, still passes
 sed 'p' "$A" >"$T/twice.jsonl"
@@ -203,6 +212,27 @@ check "changed cancel fails" fails_with 'cancels: task_id ' "$T/cancel.jsonl"
 mk rem '/"topic": "followup.reminders"/s/"channel": "[^"]*"/"channel": "push"/'
 check "changed reminder fails" fails_with 'reminders: reminder_id ' "$T/rem.jsonl"
 
+# ---- message follow-ups: by message_id, timed by send_at, keyed ----
+M1=$(grep '"topic": "messages"' "$X" | head -n 1 |
+    sed 's/.*"message_id": "\([^"]*\)".*/\1/')
+MSG="\"message_id\": \"$M1\""
+check "found a message" [ -n "$M1" ]
+mk mmiss "/$MSG/d"
+check "missing message fails" fails_with "messages: missing message_id $M1 due " "$T/mmiss.jsonl"
+mk mextra "/$MSG/{p;s/$M1/m-000000000000000000xtra/;}"
+check "extra message fails" fails_with "messages: unexpected message_id m-000000000000000000xtra" "$T/mextra.jsonl"
+mk mchanged "/$MSG/s/\"template\": \"[^\"]*\"/\"template\": \"other_v2\"/"
+check "changed message fails" fails_with "messages: message_id $M1 differs" "$T/mchanged.jsonl"
+shift_ts mearly "$MSG" -1200
+check "early message fails" fails_with "timing: message_id $M1 early by 1000 ms" "$T/mearly.jsonl"
+shift_ts mlate "$MSG" 3000
+check "late message fails" fails_with "timing: message_id $M1 late by 3200 ms" "$T/mlate.jsonl" --late-max-ms 2000
+mk mkey "/$MSG/s/\"key\": \"[^\"]*\"/\"key\": \"u-somebody-else\"/"
+check "message with a wrong key fails" fails_with 'key "u-somebody-else" but user_id' "$T/mkey.jsonl"
+mk mtopic 's/"topic": "followup.messages"/"topic": "prod.messages"/'
+check "a message on an unmapped topic is missing" fails_with "messages: missing message_id $M1" "$T/mtopic.jsonl"
+check "--topic messages=... maps it" passes "$T/mtopic.jsonl" --topic messages=prod.messages
+
 # ---- topics ----
 mk srctopic 's/"source": {"topic": "wallet.events"/"source": {"topic": "other.events"/'
 check "dead letter source topic checked" fails_with 'source.topic "other.events", expected "wallet.events"' "$T/srctopic.jsonl"
@@ -222,6 +252,7 @@ check "--topic maps it" passes "$T/renamed.jsonl" --topic tasks=prod.tasks
     echo '{"at": null, "ts_ms": 5, "topic": "followup.tasks", "partition": 0, "offset": 1, "key": null, "value": "not json"}'
     echo '{"at": null, "ts_ms": 5, "topic": "followup.tasks", "partition": 0, "offset": 2, "key": "u-1", "value": {"action": "call", "user_id": "u-1"}}'
     echo '{"at": null, "ts_ms": 5, "topic": "followup.reminders", "partition": 0, "offset": 3, "key": "u-1", "value": {"user_id": "u-1"}}'
+    echo '{"at": null, "ts_ms": 5, "topic": "followup.messages", "partition": 0, "offset": 3, "key": "u-1", "value": {"user_id": "u-1"}}'
     echo '{"at": null, "ts_ms": 5, "topic": "followup.dead_letter", "partition": 0, "offset": 4, "key": null, "value": {"error": 3}}'
     echo '{"at": null, "ts_ms": 5, "topic": "followup.tasks", "partition": 0, "offset": 5, "key": "u-1", "value": {"action": "snooze", "task_id": "t-x", "user_id": "u-1"}}'
     echo '{"at": null, "ts_ms": 5, "topic": "followup.decisions", "partition": 0, "offset": 6, "key": null, "value": [1]}'
@@ -231,16 +262,17 @@ check "--topic maps it" passes "$T/renamed.jsonl" --topic tasks=prod.tasks
 check "malformed lines fail" fails_with 'input: ACTUAL line' "$T/bad.jsonl"
 for what in 'not JSON: ' 'not a JSON object' 'tasks value is not a JSON object: "not json"' \
     'task lacks a string task_id' 'reminder lacks a string reminder_id' \
+    'message lacks a string message_id' \
     'dead letter lacks a string error or payload' 'has action "snooze"' \
     'decisions value is not a JSON object' 'no string "topic"'; do
     check "malformed: $what" grep -qF "$what" "$T/out"
 done
 sed 's/"ts_ms": [0-9]*/"ts_ms": null/' "$A" >"$T/nots.jsonl"
 check "missing timestamps fail" fails_with 'no integer ts_ms' "$T/nots.jsonl"
-printf '{"at": "x", "topic": "messages", "key": null, "value": {}}\n' >"$T/exp-bad.jsonl"
+printf '{"at": "x", "topic": "calls", "key": null, "value": {}}\n' >"$T/exp-bad.jsonl"
 run $E2E "$T/exp-bad.jsonl" "$A"
 check "unknown expected topic fails" [ "$rc" -eq 1 ]
-check "unknown expected topic said" grep -q 'EXPECTED line 1: unknown simulate topic "messages"' "$T/out"
+check "unknown expected topic said" grep -q 'EXPECTED line 1: unknown simulate topic "calls"' "$T/out"
 # JSON text is UTF-8: an invalid byte is a problem, and the line is still
 # compared as the daemon makes payloads valid (each bad byte U+FFFD)
 printf '{"at": "1970-01-01T00:00:00Z", "topic": "dead_letter", "key": null, "value": {"error": "e", "source": {"topic": "f", "partition": 0, "offset": 1}, "payload": "x\377y"}}\n' >"$T/exp-utf8.jsonl"
@@ -262,6 +294,8 @@ run $E2E "$X" "$A" --topic calls=x
 check "unknown topic name is usage" [ "$rc" -eq 2 ]
 run $E2E "$X" "$A" --topic tasks=followup.reminders
 check "two kinds on one topic is usage" [ "$rc" -eq 2 ]
+run $E2E "$X" "$A" --topic messages=followup.tasks
+check "messages on the task topic is usage" [ "$rc" -eq 2 ]
 run $E2E "$X" "$A" --late-max-ms -5
 check "negative limit is usage" [ "$rc" -eq 2 ]
 run $E2E "$X" "$T/no-such-file"

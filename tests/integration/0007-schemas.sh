@@ -2,8 +2,12 @@
 # tests/integration/0007-schemas.sh -- the JSON Schemas of docs/schemas/
 # against what followupd really reads and writes, with Debian's
 # python3-jsonschema (tests/tools/validate_schemas.py):
-# - every output of `simulate` over config/examples/ and every story of
-#   tests/sim/ validates against the schema of its topic;
+# - every output of `simulate` over config/examples/, every story of
+#   tests/sim/ (whatever stories there are: the directory is listed) and
+#   the message stream of tests/e2e/0016-messages.sh validates against the
+#   schema of its topic: messages (spec 4.2) against message.schema.json,
+#   decision records with "kind": "message" (channel_off among their
+#   reasons) against decision.schema.json;
 # - every input line simulate accepts validates against event.schema.json,
 #   and every line it dead-letters fails it (bar the few reasons JSON
 #   Schema cannot express), on the examples, the stories and a corpus of
@@ -63,6 +67,15 @@ for story in tests/sim/*/; do   # (check sets $d)
         "$story/events.jsonl" "$T/$n.out"
     cat "$T/$n.out" >>"$T/all.out"
 done
+# message follow-ups next to calls, whatever the stories hold: the policy
+# and stream of tests/e2e/0016-messages.sh at a fixed time
+sed 's/@DELAY@/10/g; s/@DELAY2@/13/g' tests/e2e/policy-messages.yaml >"$T/msg-policy.yaml"
+sh tests/e2e/gen_message_events.sh 30 240 1763630100 16 >"$T/msg-events.jsonl"
+$SIM --policy "$T/msg-policy.yaml" "$T/msg-events.jsonl" >"$T/msg.out" 2>/dev/null
+check "simulate of the message stream exits 0" [ $? -eq 0 ]
+check "outputs and inputs of the message stream match the schemas" \
+    validate --outputs "$T/msg.out" --events-vs-simulate "$T/msg-events.jsonl" "$T/msg.out"
+cat "$T/msg.out" >>"$T/all.out"
 
 # bad-lines.jsonl has one good line and 4 dead letters: not JSON, a missing
 # field and an unknown outcome fail the input schema; the 4th, a zone
@@ -174,9 +187,37 @@ cat "$T/edge.out" >>"$T/all.out"
 for what in '"action": "call"' '"action": "cancel"' '"topic": "reminders"' \
     '"decision": "scheduled"' '"decision": "suppressed"' \
     '"decision": "cancelled"' '"decision": "duplicate"' '"reminder": "' \
-    '"replaces": "' '"topic": "dead_letter"' '"payload_truncated": true'; do
-    check "outputs checked include $what" grep -q "$what" "$T/all.out"
+    '"replaces": "' '"topic": "dead_letter"' '"payload_truncated": true' \
+    '"topic": "messages"' '"kind": "message"' \
+    '"decision": "suppressed", .*"reason": "channel_off", .*"kind": "message"' \
+    '"decision": "cancelled", .*"reason": "channel_off", .*"kind": "message"'; do
+    check "outputs checked include $what" grep -q -- "$what" "$T/all.out"
 done
+
+# ---- message records: channel_off, and a message's ids only ----
+$PY - >"$T/msgdec.jsonl" <<'EOF'
+import json
+base = {"schema": "followupd.decision/v1", "event_id": "p-1", "user_id": "u-1",
+        "rule_id": "welcome", "task_id": "m-0123456789abcdef01234",
+        "due_at": "2026-11-20T09:15:10Z", "at": "2026-11-20T09:15:00Z",
+        "attempt": 1, "occurrence": 1, "kind": "message",
+        "policy_version": "0123456789abcdef"}
+for d in ("suppressed", "cancelled"):
+    print(json.dumps({"topic": "decisions", "key": "u-1",
+                      "value": dict(base, decision=d, reason="channel_off")}))
+print(json.dumps({"topic": "decisions", "key": "u-1",
+                  "value": dict(base, decision="scheduled", reason=None)}))
+EOF
+check "message records (suppressed and cancelled for channel_off, scheduled) validate" \
+    validate --outputs "$T/msgdec.jsonl"
+sed 's/"m-0123/"t-0123/' "$T/msgdec.jsonl" >"$T/msgdec-t.jsonl"
+run $V --outputs "$T/msgdec-t.jsonl"
+check "a message record with a call's id (t-...) is rejected" \
+    sh -c "[ $rc -eq 1 ] && grep -qx 'validate_schemas: 3 checked, 3 failed' '$T/out'"
+sed 's/"kind": "message", //' "$T/msgdec.jsonl" >"$T/msgdec-nokind.jsonl"
+run $V --outputs "$T/msgdec-nokind.jsonl"
+check "a record with a message_id but no kind is rejected" \
+    sh -c "[ $rc -eq 1 ] && grep -qx 'validate_schemas: 3 checked, 3 failed' '$T/out'"
 
 # ---- the schemas are tight: every mutation of a real message fails ----
 $PY - "$T/all.out" >"$T/mutated.jsonl" <<'EOF'

@@ -589,7 +589,7 @@ else
     RC=0
     "$PY" "$CHECKER" --policy "$T/policy.orig.yaml" --input "$T/INPUT.jsonl" \
         --outputs "$T/OUTPUTS.jsonl" --end-ms "$END_MS" --rss "$T/rss.txt" \
-        --topics tasks=followup.tasks,reminders=followup.reminders,decisions=followup.decisions,dead_letter=followup.dead_letter \
+        --topics tasks=followup.tasks,reminders=followup.reminders,decisions=followup.decisions,dead_letter=followup.dead_letter,messages=followup.messages \
         --input-topic "$INPUT_TOPIC" || RC=$?
     echo "checker exit status: $RC"
 fi

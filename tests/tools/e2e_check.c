@@ -6,25 +6,29 @@
  *
  * EXPECTED is `followupd simulate` output for the same policy and events
  * (lines {"at", "topic", "key", "value"}, topic tasks|reminders|decisions|
- * dead_letter); ACTUAL is `kafka_tool consume` output of the daemon's topics
- * (lines {"at", "ts_ms", "topic", "partition", "offset", "key", "value"}).
- * Either file may be "-" for stdin.
+ * dead_letter|messages); ACTUAL is `kafka_tool consume` output of the
+ * daemon's topics (lines {"at", "ts_ms", "topic", "partition", "offset",
+ * "key", "value"}). Either file may be "-" for stdin.
  *
  * The daemon is at-least-once, so both sides are compared as sets of
  * distinct messages: call tasks and cancels by task_id, reminders by
- * reminder_id, decision records by their whole content less "at" (the
- * decision time), dead letters by (error, payload). A message may come
- * several times; every copy must equal the first (an id the oracle itself
- * gives several versions, e.g. a follow-up decided again after the dedupe
- * window, may have those versions). The first copy of a call task or a
- * reminder must carry a Kafka timestamp in [due, due + late-max-ms]; every
- * task, reminder and decision has key == value.user_id; every dead letter
- * names the input topic and a real partition and offset. A line that is
- * not valid UTF-8 is a problem, and is then compared with each bad byte
- * as U+FFFD (how the daemon makes a dead letter's payload valid).
+ * reminder_id, message follow-ups (spec 4.2) by message_id, decision
+ * records by their whole content less "at" (the decision time), dead
+ * letters by (error, payload). A message may come several times; every
+ * copy must equal the first (an id the oracle itself gives several
+ * versions, e.g. a follow-up decided again after the dedupe window, may
+ * have those versions). The first copy of a call task, a reminder or a
+ * message follow-up must carry a Kafka timestamp in [due, due +
+ * late-max-ms] (due: due_at of a call, send_at of a reminder or a
+ * message); every task, reminder, message and decision has key ==
+ * value.user_id; every dead letter names the input topic and a real
+ * partition and offset. A line that is not valid UTF-8 is a problem, and
+ * is then compared with each bad byte as U+FFFD (how the daemon makes a
+ * dead letter's payload valid).
  *
- * Prints one summary line per kind, then at most MAX_SHOWN problems per
- * kind, then `e2e_check: ok` or `e2e_check: N problems`. Exit 0 when
+ * Prints one summary line per kind, the lateness of everything timed and
+ * of each timed kind, then at most MAX_SHOWN problems per kind, then
+ * `e2e_check: ok` or `e2e_check: N problems`. Exit 0 when
  * everything holds, 1 on any problem (malformed lines included), 2 on
  * usage, an unreadable file or out of memory. ACTUAL lines on topics that
  * are not mapped are counted and ignored. */
@@ -49,13 +53,20 @@
 /* ---- Kinds, options, problems ---- */
 
 /* the simulate topics */
-enum kind { K_TASKS = 0, K_REMINDERS, K_DECISIONS, K_DEAD, NKINDS };
+enum kind { K_TASKS = 0, K_REMINDERS, K_DECISIONS, K_DEAD, K_MESSAGES,
+            NKINDS };
 
-static const char *const kind_names[NKINDS] = {"tasks", "reminders",
-                                               "decisions", "dead_letter"};
+static const char *const kind_names[NKINDS] = {
+    "tasks", "reminders", "decisions", "dead_letter", "messages"};
 static const char *const default_topics[NKINDS] = {
     "followup.tasks", "followup.reminders", "followup.decisions",
-    "followup.dead_letter"};
+    "followup.dead_letter", "followup.messages"};
+
+/* what is timed: lateness is summed over all and per timed kind */
+enum timed { TM_CALLS = 0, TM_REMINDERS, TM_MESSAGES, NTIMED };
+
+static const char *const timed_names[NTIMED] = {"calls", "reminders",
+                                                "messages"};
 
 /* what a problem is about; each is printed under its own heading */
 enum cat {
@@ -63,6 +74,7 @@ enum cat {
     C_TASKS,
     C_CANCELS,
     C_REMINDERS,
+    C_MESSAGES,
     C_TIMING,
     C_KEYS,
     C_DECISIONS,
@@ -71,7 +83,7 @@ enum cat {
 };
 
 static const char *const cat_names[NCATS] = {
-    "input", "tasks", "cancels", "reminders",
+    "input", "tasks", "cancels", "reminders", "messages",
     "timing", "keys", "decisions", "dead letters"};
 
 enum side { EXP = 0, ACT = 1 };
@@ -125,14 +137,20 @@ struct origin {
     int64_t ts;          /* ACTUAL only, TS_NONE unknown */
 };
 
+/* lateness of first copies, in ms */
+struct lateness {
+    long timed;
+    int64_t max, sum;
+};
+
 struct check {
     struct opts o;
-    struct idset calls[2], cancels[2], reminders[2], decisions[2], dead[2];
+    struct idset calls[2], cancels[2], reminders[2], messages[2],
+        decisions[2], dead[2];
     struct problems probs[NCATS];
     long ignored;        /* ACTUAL lines on other topics */
     long extra_dups;     /* distinct unexpected `duplicate` records */
-    long timed;
-    int64_t late_max, late_sum;
+    struct lateness late, late_of[NTIMED]; /* all, and by timed kind */
     int oom;
 };
 
@@ -428,6 +446,13 @@ static int add_message(struct check *ck, enum kind k, json_t *value,
             return 0;
         }
         return idset_add(&ck->reminders[s], id, value, org);
+    case K_MESSAGES:
+        if (!(id = str_field(value, "message_id"))) {
+            problem(ck, C_INPUT, "%s: message lacks a string message_id",
+                    where(org, w, sizeof(w)));
+            return 0;
+        }
+        return idset_add(&ck->messages[s], id, value, org);
     case K_DECISIONS: {
         json_t *rec;
         char *canon = decision_canon(value, &rec);
@@ -601,7 +626,7 @@ static int read_line(struct check *ck, enum side s, long lineno, char *text,
             org.off = json_integer_value(jt);
         if (json_is_integer(jt = json_object_get(root, "ts_ms")))
             org.ts = json_integer_value(jt);
-        else if (k == K_TASKS || k == K_REMINDERS)
+        else if (k == K_TASKS || k == K_REMINDERS || k == K_MESSAGES)
             problem(ck, C_INPUT, "%s: no integer ts_ms",
                     where(&org, w, sizeof(w)));
     }
@@ -650,7 +675,7 @@ static int read_file(struct check *ck, enum side s) {
 /* ---- Comparing ---- */
 
 /* due time in ms of a timed value ("due_at" of a call, "send_at" of a
- * reminder), or TS_NONE */
+ * reminder or a message), or TS_NONE */
 static int64_t due_ms(const json_t *value, const char *field) {
     const char *s = str_field(value, field);
     int64_t t;
@@ -659,10 +684,17 @@ static int64_t due_ms(const json_t *value, const char *field) {
     return t * 1000;
 }
 
-/* Times the first copy of a matched version against its due field. */
-static void time_version(struct check *ck, const char *what, const char *id,
-                         const struct version *v, const char *field,
-                         const char *topic) {
+static void lateness_add(struct lateness *l, int64_t late) {
+    if (l->timed == 0 || late > l->max) l->max = late;
+    l->sum += late;
+    l->timed++;
+}
+
+/* Times the first copy of a matched version against its due field;
+ * counted in the lateness of all and of kind tm. */
+static void time_version(struct check *ck, enum timed tm, const char *what,
+                         const char *id, const struct version *v,
+                         const char *field, const char *topic) {
     int64_t due = due_ms(v->value, field), late;
     char w[256];
 
@@ -688,15 +720,15 @@ static void time_version(struct check *ck, const char *what, const char *id,
                 (long long)ck->o.late_max_ms, field,
                 str_field(v->value, field),
                 version_where(v, topic, w, sizeof(w)));
-    if (ck->timed == 0 || late > ck->late_max) ck->late_max = late;
-    ck->late_sum += late;
-    ck->timed++;
+    lateness_add(&ck->late, late);
+    lateness_add(&ck->late_of[tm], late);
 }
 
 /* Compares an id-keyed kind. what names the id ("task_id"); field is the
- * due field to time matched versions by, or NULL. */
+ * due field to time matched versions by (their lateness counted as kind
+ * tm), or NULL. */
 static void compare_ids(struct check *ck, enum cat c, struct idset *set,
-                        const char *what, const char *field,
+                        const char *what, const char *field, enum timed tm,
                         const char *topic) {
     struct idset *exp = &set[EXP], *act = &set[ACT];
     char w[256], w0[256], a[SHOW_CHARS + 8];
@@ -736,7 +768,8 @@ static void compare_ids(struct check *ck, enum cat c, struct idset *set,
             struct version *v = &ai->vers[j];
 
             if (v->matched) {
-                if (field) time_version(ck, what, ai->id, v, field, topic);
+                if (field)
+                    time_version(ck, tm, what, ai->id, v, field, topic);
                 continue;
             }
             if (j > 0) {
@@ -885,6 +918,9 @@ static long report(const struct check *ck) {
     printf("reminders: expected %zu got %zu (copies %ld)\n",
            ck->reminders[EXP].n, ck->reminders[ACT].n,
            ck->reminders[ACT].copies);
+    printf("messages: expected %zu got %zu (copies %ld)\n",
+           ck->messages[EXP].n, ck->messages[ACT].n,
+           ck->messages[ACT].copies);
     if (ck->o.no_decisions)
         printf("decisions: not checked (--no-decisions)\n");
     else
@@ -893,13 +929,21 @@ static long report(const struct check *ck) {
                ck->decisions[ACT].n - (size_t)ck->extra_dups, ck->extra_dups);
     printf("dead letters: expected %zu got %zu (copies %ld)\n",
            ck->dead[EXP].n, ck->dead[ACT].n, ck->dead[ACT].copies);
-    if (ck->timed)
+    if (ck->late.timed)
         printf("lateness ms: max %lld mean %lld (%ld timed, limit %lld)\n",
-               (long long)ck->late_max,
-               (long long)(ck->late_sum / ck->timed), ck->timed,
+               (long long)ck->late.max,
+               (long long)(ck->late.sum / ck->late.timed), ck->late.timed,
                (long long)ck->o.late_max_ms);
     else
         printf("lateness ms: nothing timed\n");
+    for (int t = 0; t < NTIMED; t++) {
+        const struct lateness *l = &ck->late_of[t];
+
+        if (l->timed)
+            printf("lateness ms of %s: max %lld mean %lld (%ld timed)\n",
+                   timed_names[t], (long long)l->max,
+                   (long long)(l->sum / l->timed), l->timed);
+    }
     if (ck->ignored)
         printf("other topics: %ld lines ignored\n", ck->ignored);
     for (int c = 0; c < NCATS; c++) {
@@ -923,6 +967,7 @@ static void check_release(struct check *ck) {
         idset_release(&ck->calls[s]);
         idset_release(&ck->cancels[s]);
         idset_release(&ck->reminders[s]);
+        idset_release(&ck->messages[s]);
         idset_release(&ck->decisions[s]);
         idset_release(&ck->dead[s]);
     }
@@ -941,12 +986,13 @@ static void usage(FILE *f) {
             "  (either may be - for stdin)\n"
             "  --topic NAME=KAFKA    Kafka topic of simulate topic NAME "
             "(tasks, reminders,\n"
-            "                        decisions, dead_letter); default "
-            "followup.NAME\n"
+            "                        decisions, dead_letter, messages); "
+            "default followup.NAME\n"
             "  --input-topic NAME    topic dead letters must name "
             "(default wallet.events)\n"
-            "  --late-max-ms N       how late a first task/reminder copy may "
-            "be (default 5000)\n"
+            "  --late-max-ms N       how late a first task/reminder/message "
+            "copy may be\n"
+            "                        (default 5000)\n"
             "  --allow-redelivery    allow extra `duplicate` decision "
             "records\n"
             "  --no-decisions        ignore the decisions topic on both "
@@ -984,7 +1030,7 @@ static int parse_args(int argc, char **argv, struct opts *o) {
             if (!eq || k == NKINDS || !eq[1]) {
                 fprintf(stderr, "e2e_check: --topic '%s': write NAME=KAFKA "
                         "with NAME one of tasks, reminders, decisions, "
-                        "dead_letter\n", optarg);
+                        "dead_letter, messages\n", optarg);
                 return -1;
             }
             o->topic[k] = eq + 1;
@@ -1058,12 +1104,14 @@ int main(int argc, char **argv) {
     for (int s = EXP; s <= ACT && rc == 0; s++)
         rc = read_file(&ck, (enum side)s);
     if (rc == 0) {
-        compare_ids(&ck, C_TASKS, ck.calls, "task_id", "due_at",
+        compare_ids(&ck, C_TASKS, ck.calls, "task_id", "due_at", TM_CALLS,
                     ck.o.topic[K_TASKS]);
-        compare_ids(&ck, C_CANCELS, ck.cancels, "task_id", NULL,
+        compare_ids(&ck, C_CANCELS, ck.cancels, "task_id", NULL, TM_CALLS,
                     ck.o.topic[K_TASKS]);
         compare_ids(&ck, C_REMINDERS, ck.reminders, "reminder_id", "send_at",
-                    ck.o.topic[K_REMINDERS]);
+                    TM_REMINDERS, ck.o.topic[K_REMINDERS]);
+        compare_ids(&ck, C_MESSAGES, ck.messages, "message_id", "send_at",
+                    TM_MESSAGES, ck.o.topic[K_MESSAGES]);
         if (!ck.o.no_decisions) compare_decisions(&ck);
         compare_dead(&ck);
     }

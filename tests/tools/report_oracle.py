@@ -13,6 +13,12 @@ usage:
 
   Event lines simulate dead-lettered (their source.offset is the line
   number) are not events, so their outcomes do not count.
+
+  Message follow-ups (spec 4.2) are counted apart from calls as well, from
+  the decision records with "kind": "message" (docs/report.md):
+  messages_decided (scheduled with a null reason, and suppressed),
+  messages_scheduled, messages_suppressed, messages_cancelled and
+  messages_moved by reason.
 """
 import json
 import math
@@ -27,7 +33,9 @@ OUTCOMES = {"answered", "no_answer", "busy", "failed", "refused", "opt_out",
 def new_figures():
     return {"scheduled": 0, "suppressed": {}, "cancelled": {}, "moved": {},
             "calls": {}, "cancels": 0, "reminders": 0,
-            "reminders_skipped": {}, "messages": {}, "outcomes": {},
+            "reminders_skipped": {}, "messages": {}, "messages_decided": 0,
+            "messages_scheduled": 0, "messages_suppressed": {},
+            "messages_cancelled": {}, "messages_moved": {}, "outcomes": {},
             "sat": [], "calls_per_day": {}, "calls_per_local_hour": {}}
 
 
@@ -97,13 +105,25 @@ def count(outputs, events):
             dup += 1
         else:
             r, reason = v["rule_id"], v.get("reason")
+            msg = v.get("kind") == "message"
             if v["decision"] == "scheduled" and reason is None:
                 total["scheduled"] += 1
                 rule(r)["scheduled"] += 1
+                if msg:
+                    for f in (total, rule(r)):
+                        f["messages_scheduled"] += 1
+                        f["messages_decided"] += 1
             elif v["decision"] == "scheduled":
                 both(r, "moved", reason)
+                if msg:
+                    both(r, "messages_moved", reason)
             else:
                 both(r, v["decision"], reason)
+                if msg:
+                    both(r, "messages_" + v["decision"], reason)
+                if msg and v["decision"] == "suppressed":
+                    total["messages_decided"] += 1
+                    rule(r)["messages_decided"] += 1
             if v.get("reminder") not in (None, "scheduled"):
                 both(r, "reminders_skipped", v["reminder"])
 
