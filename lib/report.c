@@ -196,6 +196,9 @@ enum fig_map {
 
 struct figures {
     long scheduled, cancels, reminders;
+    /* pacing (spec 4.3): call tasks that left after their due_at, and
+     * the seconds they waited (at - due_at; 0 for the others) */
+    long long waited, wait_total, wait_max;
     long msg_scheduled; /* records of kind message: scheduled, reason null */
     long sat_sum, sat_n;
     struct counts maps[M_COUNT];
@@ -322,13 +325,18 @@ static int oom(struct fu_err *err) {
 /* A call task: calls by attempt, per day, per local hour; its slot. */
 static int add_call(struct report *rep, json_t *v, int64_t at,
                     struct fu_err *err) {
-    const char *task_id, *user_id, *rule_id, *zone;
+    const char *task_id, *user_id, *rule_id, *zone, *due_s;
     json_t *attempt = json_object_get(v, "attempt");
+    int64_t due;
     if (need_str(v, "task_id", &task_id, err) < 0 ||
         need_str(v, "user_id", &user_id, err) < 0 ||
         need_str(v, "rule_id", &rule_id, err) < 0 ||
-        need_str(v, "timezone", &zone, err) < 0)
+        need_str(v, "timezone", &zone, err) < 0 ||
+        need_str(v, "due_at", &due_s, err) < 0)
         return -1;
+    if (time_parse_rfc3339(due_s, &due) < 0)
+        return fu_err_set(err, FU_EINVAL,
+                          "field 'value.due_at' must be an RFC 3339 time");
     if (!json_is_integer(attempt) || json_integer_value(attempt) < 1)
         return fu_err_set(err, FU_EINVAL,
                           "field 'value.attempt' must be an integer >= 1");
@@ -354,6 +362,19 @@ static int add_call(struct report *rep, json_t *v, int64_t at,
                    time_floor_div(local, 86400) * 24;
     snprintf(key, sizeof(key), "%d", (int)hour);
     if (bump(rep, ri, M_HOURS, key) < 0) return oom(err);
+    /* Waiting for the dialer (spec 4.3): "at" is when the call left, so a
+     * paced call left at - due_at seconds late. A call that left before
+     * its due_at (clock skew in a dump) waited 0. Both instants are
+     * bounded by RFC 3339's four-digit years: no overflow. */
+    if (at > due) {
+        long long w = (long long)(at - due);
+        struct figures *fs[2] = {&rep->total, &rep->rules[ri].f};
+        for (int i = 0; i < 2; i++) {
+            fs[i]->waited++;
+            fs[i]->wait_total += w;
+            if (w > fs[i]->wait_max) fs[i]->wait_max = w;
+        }
+    }
 
     struct slot *s = idtable_put(&rep->calls, idkey_of(task_id));
     if (!s) return oom(err);
@@ -600,6 +621,9 @@ static json_t *figures_json(const struct figures *f) {
     put(o, "cancelled", counts_json(&mp[M_CANCELLED]), &ok);
     put(o, "moved", counts_json(&mp[M_MOVED]), &ok);
     put(o, "calls", counts_json(&mp[M_CALLS]), &ok);
+    put(o, "calls_waited", json_integer(f->waited), &ok);
+    put(o, "wait_seconds_total", json_integer(f->wait_total), &ok);
+    put(o, "wait_seconds_max", json_integer(f->wait_max), &ok);
     put(o, "cancels", json_integer(f->cancels), &ok);
     put(o, "reminders", json_integer(f->reminders), &ok);
     put(o, "reminders_skipped", counts_json(&mp[M_SKIPPED]), &ok);
@@ -944,6 +968,67 @@ static int print_messages(FILE *f, json_t *total, json_t *rules) {
     return table_print(f, &t);
 }
 
+/* ---- Waiting for the dialer (pacing, spec 4.3) ---- */
+
+static long long ll_at(json_t *obj, const char *key) {
+    return (long long)json_integer_value(json_object_get(obj, key));
+}
+
+static long paced_of(json_t *fig) {
+    return int_at(json_object_get(fig, "moved"), "paced");
+}
+
+/* Whether any call of fig waited for the dialer or was moved by pacing:
+ * never under a policy without defaults.pacing. */
+static int any_wait(json_t *fig) {
+    return ll_at(fig, "calls_waited") > 0 || paced_of(fig) > 0;
+}
+
+/* The mean wait of fig's calls (wait_seconds_total / calls, every call
+ * counted); -1 when it has no call. */
+static double mean_wait(json_t *fig) {
+    long calls = sum_obj(json_object_get(fig, "calls"));
+    return calls ? (double)ll_at(fig, "wait_seconds_total") / (double)calls
+                 : -1.0;
+}
+
+static void seconds_cell(struct table *t, double s) {
+    if (s < 0)
+        cell(t, "-");
+    else
+        cell(t, "%.1f", s);
+}
+
+static void wait_row(struct table *t, const char *name, json_t *fig) {
+    cell(t, "%s", name);
+    cell(t, "%ld", sum_obj(json_object_get(fig, "calls")));
+    cell(t, "%lld", ll_at(fig, "calls_waited"));
+    cell(t, "%lld", ll_at(fig, "wait_seconds_total"));
+    seconds_cell(t, mean_wait(fig));
+    cell(t, "%lld", ll_at(fig, "wait_seconds_max"));
+    cell(t, "%ld", paced_of(fig));
+}
+
+/* The table "waiting for the dialer (pacing)": a row for the total, then
+ * one per rule that has a call or a pacing move; nothing when no call
+ * waited and none was moved by pacing (so the report of a policy without
+ * pacing is what it always was). */
+static int print_waiting(FILE *f, json_t *total, json_t *rules) {
+    static const char *const head[] = {"waiting for the dialer (pacing)",
+                                       "calls", "waited", "wait_s",
+                                       "mean_s", "max_s", "paced"};
+    const char *id;
+    json_t *fig;
+    struct table t = {.ncols = (int)(sizeof(head) / sizeof(*head))};
+    if (!any_wait(total)) return 0;
+    for (int i = 0; i < t.ncols; i++) cell(&t, "%s", head[i]);
+    wait_row(&t, "total", total);
+    json_object_foreach(rules, id, fig)
+        if (sum_obj(json_object_get(fig, "calls")) || paced_of(fig))
+            wait_row(&t, id, fig);
+    return table_print(f, &t);
+}
+
 static int print_report(FILE *f, json_t *doc) {
     json_t *total = json_object_get(doc, "total"),
            *rules = json_object_get(doc, "rules"), *fig, *v;
@@ -956,9 +1041,12 @@ static int print_report(FILE *f, json_t *doc) {
     json_object_foreach(rules, id, fig) summary_row(&t, id, fig);
     rc |= table_print(f, &t);
     rc |= print_messages(f, total, rules);
-    for (size_t i = 0; i < NSECTIONS; i++)
+    for (size_t i = 0; i < NSECTIONS; i++) {
         rc |= print_section(f, total, rules, section_keys[i][0],
                             section_keys[i][1]);
+        if (!strcmp(section_keys[i][0], "calls"))
+            rc |= print_waiting(f, total, rules);
+    }
     t = (struct table){.ncols = 2};
     cell(&t, "duplicates");
     count_cell(&t, json_object_get(doc, "duplicates"));
@@ -985,53 +1073,112 @@ static void diff_cells(struct table *t, long a, long b) {
         cell(t, "%+ld", b - a);
 }
 
+/* Cells up to the end of the row: the compare table of the totals has a
+ * fifth column, relative, when a policy paced; rows without one leave it
+ * blank (and table_print drops trailing blanks). */
+static void row_done(struct table *t) {
+    while (t->n % (size_t)t->ncols) cell(t, "%s", "");
+}
+
+/* (b - a) / a as a signed percentage, "-" when a is 0. */
+static void rel_cell(struct table *t, double a, double b) {
+    if (a <= 0)
+        cell(t, "-");
+    else
+        cell(t, "%+.1f%%", 100.0 * (b - a) / a);
+}
+
 /* An old | new | diff row of the count at key of two objects; its label
- * is name, or "name key" when key is a map key. */
-static void diff_row(struct table *t, const char *name, const char *key,
-                     json_t *o, json_t *n) {
+ * is name, or "name key" when key is a map key. With rel, also the
+ * relative change (a fifth column). */
+static void diff_row_rel(struct table *t, const char *name, const char *key,
+                         json_t *o, json_t *n, int rel) {
+    long a = int_at(o, key ? key : name), b = int_at(n, key ? key : name);
     if (key)
         cell(t, "%s %s", name, key);
     else
         cell(t, "%s", name);
-    diff_cells(t, int_at(o, key ? key : name), int_at(n, key ? key : name));
+    diff_cells(t, a, b);
+    if (rel) rel_cell(t, (double)a, (double)b);
+    row_done(t);
+}
+
+static void diff_row(struct table *t, const char *name, const char *key,
+                     json_t *o, json_t *n) {
+    diff_row_rel(t, name, key, o, n, 0);
 }
 
 /* A row per key of map figure name of two objects (one row of zeros when
- * both are empty). */
+ * both are empty); with waits, the relative change of "moved paced". */
 static int diff_map_rows(struct table *t, const char *name, json_t *o,
-                         json_t *n) {
+                         json_t *n, int waits) {
     const char **keys;
     json_t *om = json_object_get(o, name), *nm = json_object_get(n, name);
     int nk = union_keys(om, nm, &keys);
     if (nk == 0) diff_row(t, name, NULL, o, n);
-    for (int i = 0; i < nk; i++) diff_row(t, name, keys[i], om, nm);
+    for (int i = 0; i < nk; i++)
+        diff_row_rel(t, name, keys[i], om, nm,
+                     waits && !strcmp(name, "moved") &&
+                         !strcmp(keys[i], "paced"));
     free(keys);
     return nk < 0 ? -1 : 0;
 }
 
+static int is_wait_key(const char *key) {
+    return !strcmp(key, "calls_waited") ||
+           !strcmp(key, "wait_seconds_total") ||
+           !strcmp(key, "wait_seconds_max");
+}
+
+/* The mean wait of both (wait_seconds_total / calls; not a key of the
+ * JSON): old, new, their difference and the relative change. */
+static void mean_wait_row(struct table *t, json_t *o, json_t *n) {
+    double a = mean_wait(o), b = mean_wait(n);
+    cell(t, "wait_seconds_mean");
+    seconds_cell(t, a);
+    seconds_cell(t, b);
+    if (a < 0 || b < 0)
+        cell(t, "%s", "");
+    else if (a == b)
+        cell(t, "0");
+    else
+        cell(t, "%+.1f", b - a);
+    if (a < 0 || b < 0)
+        cell(t, "%s", "");
+    else
+        rel_cell(t, a, b);
+    row_done(t);
+}
+
 /* Every figure of two FIGURES objects, one row each (a row per key of a
- * map); rates without a diff. */
-static int compare_rows(struct table *t, json_t *o, json_t *n) {
+ * map); rates without a diff. The figures of waiting for the dialer only
+ * when waits (a policy paced), with their relative change and the mean
+ * wait after them. */
+static int compare_rows(struct table *t, json_t *o, json_t *n, int waits) {
     json_t *ov;
     const char *key;
     int rc = 0;
     json_object_foreach(o, key, ov) {
         json_t *nv = json_object_get(n, key);
-        if (json_is_integer(ov)) {
+        if (is_wait_key(key)) {
+            if (!waits) continue;
+            diff_row_rel(t, key, NULL, o, n, 1);
+            if (!strcmp(key, "wait_seconds_max")) mean_wait_row(t, o, n);
+        } else if (json_is_integer(ov)) {
             diff_row(t, key, NULL, o, n);
         } else if (!strcmp(key, "satisfaction")) {
             cell(t, "satisfaction mean");
             rate_cell(t, json_object_get(ov, "mean"));
             rate_cell(t, json_object_get(nv, "mean"));
-            cell(t, "%s", "");
+            row_done(t);
             diff_row(t, key, "count", ov, nv);
         } else if (json_is_object(ov)) {
-            rc |= diff_map_rows(t, key, o, n);
+            rc |= diff_map_rows(t, key, o, n, waits);
         } else {
             cell(t, "%s", key);
             rate_cell(t, ov);
             rate_cell(t, nv);
-            cell(t, "%s", "");
+            row_done(t);
         }
     }
     return rc;
@@ -1039,11 +1186,18 @@ static int compare_rows(struct table *t, json_t *o, json_t *n) {
 
 static int print_compare(FILE *f, json_t *doc) {
     static const char *const per_rule[] = {"scheduled", "suppressed", "calls",
-                                           "messages"};
-    const int nper = (int)(sizeof(per_rule) / sizeof(per_rule[0]));
+                                           "messages", "calls_waited",
+                                           "wait_seconds_total"};
+    static const char *const per_head[] = {"scheduled", "suppressed", "calls",
+                                           "messages", "waited", "wait_s"};
     json_t *a = json_object_get(doc, "old"), *b = json_object_get(doc, "new");
     json_t *ra = json_object_get(a, "rules"), *rb = json_object_get(b, "rules");
-    struct table t = {.ncols = 4};
+    json_t *ta = json_object_get(a, "total"), *tb = json_object_get(b, "total");
+    int waits = any_wait(ta) || any_wait(tb);
+    /* the wait columns by rule only when a policy paced */
+    const int nper = (int)(sizeof(per_rule) / sizeof(per_rule[0])) -
+                     (waits ? 0 : 2);
+    struct table t = {.ncols = waits ? 5 : 4};
     const char **keys;
     int rc = 0;
 
@@ -1051,16 +1205,16 @@ static int print_compare(FILE *f, json_t *doc) {
     cell(&t, "old");
     cell(&t, "new");
     cell(&t, "diff");
-    rc |= compare_rows(&t, json_object_get(a, "total"),
-                       json_object_get(b, "total"));
+    if (waits) cell(&t, "relative");
+    rc |= compare_rows(&t, ta, tb, waits);
     diff_row(&t, "duplicates", NULL, a, b);
-    rc |= diff_map_rows(&t, "dead_letters", a, b);
+    rc |= diff_map_rows(&t, "dead_letters", a, b, 0);
     rc |= table_print(f, &t);
 
     t = (struct table){.ncols = 1 + 3 * nper};
     cell(&t, "rule");
     for (int j = 0; j < nper; j++) {
-        cell(&t, "%s old", per_rule[j]);
+        cell(&t, "%s old", per_head[j]);
         cell(&t, "new");
         cell(&t, "diff");
     }

@@ -61,6 +61,71 @@ static void put_diff(FILE *out, long d) {
         fputs("<td>0</td>", out);
 }
 
+/* A difference with the relative change from old value a when a > 0:
+ * "+120 (+50.0%)". */
+static void put_diff_rel(FILE *out, double d, double a, int decimals) {
+    fputs("<td>", out);
+    if (d == 0)
+        fputs("0", out);
+    else
+        fprintf(out, "%+.*f", decimals, d);
+    if (d != 0 && a > 0) fprintf(out, " (%+.1f%%)", 100.0 * d / a);
+    fputs("</td>", out);
+}
+
+/* ---- Waiting for the dialer (pacing, spec 4.3) ---- */
+
+/* Whether a call of f waited for the dialer or was moved by pacing:
+ * never under a policy without defaults.pacing. */
+static int any_wait(const json_t *f) {
+    return count_of(f, "calls_waited") > 0 ||
+           count_of(json_object_get(f, "moved"), "paced") > 0;
+}
+
+/* wait_seconds_total / calls (every call); -1 when f has no call. */
+static double mean_wait(const json_t *f) {
+    long calls = sum_of(json_object_get(f, "calls"));
+    return calls ? (double)count_of(f, "wait_seconds_total") / (double)calls
+                 : -1.0;
+}
+
+static void put_seconds(FILE *out, double s) {
+    if (s < 0)
+        fputs("<td>&ndash;</td>", out);
+    else
+        fprintf(out, "<td>%.1f</td>", s);
+}
+
+static const char *const WAIT_KEYS[] = {"calls_waited", "wait_seconds_total",
+                                        "wait_seconds_max", NULL};
+
+/* The rows of the waits in the totals table (after the calls by
+ * attempt): their counts, the mean wait, and for --compare the
+ * difference with the relative change. The difference of the mean is
+ * new minus old of the last two columns. */
+static void rows_waits(FILE *out, const json_t *const *figs, int ncols,
+                       const json_t *diff) {
+    for (int i = 0; WAIT_KEYS[i]; i++) {
+        fprintf(out, "<tr><td>%s</td>", WAIT_KEYS[i]);
+        for (int c = 0; c < ncols; c++)
+            fprintf(out, "<td>%ld</td>", count_of(figs[c], WAIT_KEYS[i]));
+        if (diff)
+            put_diff_rel(out, (double)count_of(diff, WAIT_KEYS[i]),
+                         (double)count_of(figs[0], WAIT_KEYS[i]), 0);
+        fputs("</tr>\n", out);
+    }
+    fputs("<tr><td>mean wait, s (wait_seconds_total / calls)</td>", out);
+    for (int c = 0; c < ncols; c++) put_seconds(out, mean_wait(figs[c]));
+    if (diff) {
+        double a = mean_wait(figs[0]), b = mean_wait(figs[ncols - 1]);
+        if (a < 0 || b < 0)
+            fputs("<td></td>", out);
+        else
+            put_diff_rel(out, b - a, a, 1);
+    }
+    fputs("</tr>\n", out);
+}
+
 /* A rate or mean as the JSON has it, or a dash for null. */
 static void put_rate(FILE *out, const json_t *v) {
     if (json_is_number(v))
@@ -264,8 +329,12 @@ static void table_figures(FILE *out, const json_t *const *figs,
         if (diff) put_diff(out, count_of(diff, COUNT_KEYS[i]));
         fputs("</tr>\n", out);
     }
+    int waits = 0;
+    for (int c = 0; c < ncols; c++) waits |= any_wait(figs[c]);
     for (int i = 0; MAP_KEYS[i]; i++) {
         struct keys k = {0};
+        if (i && !strcmp(MAP_KEYS[i - 1], "calls") && waits)
+            rows_waits(out, figs, ncols, diff);
         for (int c = 0; c < ncols; c++)
             keys_union(&k, json_object_get(figs[c], MAP_KEYS[i]));
         keys_sort(&k);
@@ -307,14 +376,20 @@ static void table_figures(FILE *out, const json_t *const *figs,
     fputs("</tr>\n</tbody></table>\n", out);
 }
 
-/* Per rule: the headline figures, one row a rule. */
+/* Per rule: the headline figures, one row a rule; when a call waited for
+ * the dialer, the waits too. */
 static void table_rules(FILE *out, const json_t *rules) {
     const char *id;
     json_t *f;
+    int waits = 0;
+    json_object_foreach((json_t *)rules, id, f) waits |= any_wait(f);
     fputs("<table><thead><tr><th>rule</th><th>scheduled</th>"
           "<th>suppressed</th><th>cancelled</th><th>moved</th><th>calls</th>"
-          "<th>reminders</th><th>messages</th><th>answer rate</th>"
-          "</tr></thead><tbody>\n", out);
+          "<th>reminders</th><th>messages</th><th>answer rate</th>", out);
+    if (waits)
+        fputs("<th>calls waited</th><th>wait, s</th><th>mean wait, s</th>"
+              "<th>max wait, s</th>", out);
+    fputs("</tr></thead><tbody>\n", out);
     json_object_foreach((json_t *)rules, id, f) {
         fputs("<tr><td>", out);
         put_esc(out, id);
@@ -327,7 +402,15 @@ static void table_rules(FILE *out, const json_t *rules) {
                 sum_of(json_object_get(f, "calls")), count_of(f, "reminders"),
                 sum_of(json_object_get(f, "messages")));
         put_rate(out, json_object_get(f, "answer_rate"));
-        fputs("</td></tr>\n", out);
+        fputs("</td>", out);
+        if (waits) {
+            fprintf(out, "<td>%ld</td><td>%ld</td>",
+                    count_of(f, "calls_waited"),
+                    count_of(f, "wait_seconds_total"));
+            put_seconds(out, mean_wait(f));
+            fprintf(out, "<td>%ld</td>", count_of(f, "wait_seconds_max"));
+        }
+        fputs("</tr>\n", out);
     }
     fputs("</tbody></table>\n", out);
 }

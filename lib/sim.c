@@ -113,9 +113,21 @@ static int serve(struct sim *s, struct fu_err *err) {
     return 0;
 }
 
+/* Move the clock to t; crossing into a new minute while calls wait makes
+ * a serving due at t (a minute start that an event lands on). */
+static void advance(struct sim *s, int64_t t) {
+    if (t <= s->clock) return;
+    if (s->pacer.n && pacing_minute(t) != pacing_minute(s->clock))
+        s->serve_now = 1;
+    s->clock = t;
+}
+
 /* Emit everything due at or before until, moving the clock along, and
  * serve waiting calls after each instant where calls fell due and at each
- * minute start while calls wait. */
+ * minute start while calls wait. A serving is the last thing of its
+ * instant (spec 4.3: after that instant's other outputs, decisions of
+ * events at that instant included), so one at `until` itself waits for
+ * the next drain: more events may come at that instant. */
 static int drain(struct sim *s, int64_t until, struct fu_err *err) {
     char user[EVENT_MAX_ID + 1];
     int64_t due;
@@ -124,23 +136,18 @@ static int drain(struct sim *s, int64_t until, struct fu_err *err) {
         rc = s->store->ops->next_due(s->store->ctx, until, user, sizeof(user),
                                      &due, err);
         if (rc < 0) return -1;
-        if (s->serve_now && (rc == 0 || due > s->clock)) {
+        if (s->serve_now && s->clock < until && (rc == 0 || due > s->clock)) {
             if (serve(s, err) < 0) return -1;
             continue;
         }
         int64_t minute = pacing_minute(s->clock) + 60;
-        if (s->pacer.n && minute <= until && (rc == 0 || minute < due)) {
+        if (s->pacer.n && minute < until && (rc == 0 || minute < due)) {
             s->clock = minute;
             if (serve(s, err) < 0) return -1;
             continue;
         }
         if (rc == 0) return 0;
-        if (due > s->clock) {
-            /* items exactly at a minute start come first, then serving */
-            if (s->pacer.n && pacing_minute(due) != pacing_minute(s->clock))
-                s->serve_now = 1;
-            s->clock = due;
-        }
+        advance(s, due); /* items exactly at a minute start come first */
         if (step(s, user, NULL, NULL, err) < 0) return -1;
     }
 }
@@ -173,7 +180,7 @@ static int handle_line(struct sim *s, const char *line, size_t len,
     int64_t t = ev.occurred_at > s->clock ? ev.occurred_at : s->clock;
     int rc = drain(s, t, err);
     if (rc == 0) {
-        s->clock = t;
+        advance(s, t);
         /* an event that cannot change anything still moves the clock, but
          * leaves no trace: no load, no save, no output (spec 4, Dedupe) */
         if (engine_event_matters(s->pol, &ev))

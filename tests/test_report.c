@@ -1,6 +1,7 @@
 /* test_report.c -- the report accumulator: every figure of spec 3.7 from
  * small hand-made output lines and events, message follow-ups apart from
- * calls (spec 4.2), the compare diff, text. */
+ * calls (spec 4.2), the waits for the dialer (spec 4.3, pacing), the
+ * compare diff, text. */
 #include "report.h"
 
 #include <stdarg.h>
@@ -42,6 +43,18 @@ static int call(struct report *rep, const char *at, const char *task,
         "\"task_id\": \"%s\", \"user_id\": \"%s\", \"rule_id\": \"%s\", "
         "\"attempt\": %d, \"due_at\": \"%s\", \"timezone\": \"%s\"}}",
         at, user, task, user, rule, attempt, at, zone));
+}
+
+/* A call task that left at `at` though due at `due` (pacing, spec 4.3). */
+static int paced_call(struct report *rep, const char *at, const char *due,
+                      const char *task, const char *user, const char *rule) {
+    return out(rep, fmt_line(
+        "{\"at\": \"%s\", \"topic\": \"tasks\", \"key\": \"%s\", \"value\": "
+        "{\"schema\": \"followupd.task/v1\", \"action\": \"call\", "
+        "\"task_id\": \"%s\", \"user_id\": \"%s\", \"rule_id\": \"%s\", "
+        "\"priority\": 50, \"attempt\": 1, \"due_at\": \"%s\", "
+        "\"not_after\": \"2026-11-02T10:00:00Z\", \"timezone\": \"UTC\"}}",
+        at, user, task, user, rule, due));
 }
 
 static int cancel(struct report *rep, const char *task, const char *user) {
@@ -418,6 +431,14 @@ static void test_malformed(void) {
         "\"rule_id\": \"a\", \"attempt\": 0, \"timezone\": \"UTC\"}}",
         "{\"at\": \"2026-11-01T00:00:00Z\", \"topic\": \"tasks\", \"value\": "
         "{\"action\": \"ring\"}}",
+        /* a call needs its due_at, an RFC 3339 time (for its wait) */
+        "{\"at\": \"2026-11-01T00:00:00Z\", \"topic\": \"tasks\", \"value\": "
+        "{\"action\": \"call\", \"task_id\": \"t\", \"user_id\": \"u\", "
+        "\"rule_id\": \"a\", \"attempt\": 1, \"timezone\": \"UTC\"}}",
+        "{\"at\": \"2026-11-01T00:00:00Z\", \"topic\": \"tasks\", \"value\": "
+        "{\"action\": \"call\", \"task_id\": \"t\", \"user_id\": \"u\", "
+        "\"rule_id\": \"a\", \"attempt\": 1, \"timezone\": \"UTC\", "
+        "\"due_at\": \"soon\"}}",
         "{\"at\": \"2026-11-01T00:00:00Z\", \"topic\": \"decisions\", "
         "\"value\": {\"decision\": \"maybe\", \"rule_id\": \"a\"}}",
         "{\"at\": \"2026-11-01T00:00:00Z\", \"topic\": \"decisions\", "
@@ -448,7 +469,9 @@ static void test_malformed(void) {
     CHECK_STR(s,
               "{\"schema\": \"followupd.report/v1\", \"total\": {\"scheduled\": "
               "0, \"suppressed\": {}, \"cancelled\": {}, \"moved\": {}, "
-              "\"calls\": {}, \"cancels\": 0, \"reminders\": 0, "
+              "\"calls\": {}, \"calls_waited\": 0, "
+              "\"wait_seconds_total\": 0, \"wait_seconds_max\": 0, "
+              "\"cancels\": 0, \"reminders\": 0, "
               "\"reminders_skipped\": {}, \"messages\": {}, "
               "\"messages_decided\": 0, \"messages_scheduled\": 0, "
               "\"messages_suppressed\": {}, \"messages_cancelled\": {}, "
@@ -555,6 +578,7 @@ static void test_text(void) {
                        "9                         1               1\n") != NULL);
     CHECK(strstr(text, "cancelled by reason") == NULL); /* none: no table */
     CHECK(strstr(text, "message follow-ups") == NULL); /* calls only */
+    CHECK(strstr(text, "waiting for the dialer") == NULL); /* no pacing */
     CHECK(strstr(text, " \n") == NULL); /* no trailing blanks */
     free(text);
     json_decref(doc);
@@ -729,6 +753,169 @@ static void test_messages(void) {
     report_free(b);
 }
 
+/* Waiting for the dialer (spec 4.3): a hand-made output file of a paced
+ * policy. Rule a: calls due 09:00 that left at 09:00 (+0 s), 09:01 (+60)
+ * and 09:02:05 (+125); rule b: one that left 30 s late, one that left
+ * before its due_at (a clock-skewed dump: waits 0) and a call moved by
+ * pacing (reason paced). */
+static const char *const PACED[][3] = {
+    /* at, due_at, rule */
+    {"2026-11-02T09:00:00Z", "2026-11-02T09:00:00Z", "a"},
+    {"2026-11-02T09:01:00Z", "2026-11-02T09:00:00Z", "a"},
+    {"2026-11-02T09:02:05Z", "2026-11-02T09:00:00Z", "a"},
+    {"2026-11-02T09:01:00Z", "2026-11-02T09:00:30Z", "b"},
+    {"2026-11-02T09:00:00Z", "2026-11-02T09:00:10Z", "b"},
+    {NULL, NULL, NULL}};
+
+static struct report *paced_report(int n) {
+    struct report *rep = report_new(db);
+    char task[16], user[16];
+    for (int i = 0; i < n && PACED[i][0]; i++) {
+        snprintf(task, sizeof(task), "t-%d", i);
+        snprintf(user, sizeof(user), "u-%d", i);
+        CHECK_INT(paced_call(rep, PACED[i][0], PACED[i][1], task, user,
+                             PACED[i][2]), 0);
+    }
+    return rep;
+}
+
+static char *text_of(json_t *doc) {
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    CHECK_INT(report_print_text(f, doc), 0);
+    fclose(f);
+    return text;
+}
+
+static void test_waits(void) {
+    struct report *rep = paced_report(5);
+    TEST("waits: calls that left after their due_at, seconds, the largest");
+    CHECK_INT(decision(rep, "b", "scheduled", "\"paced\"", NULL), 0);
+    json_t *doc = report_json(rep);
+    check_counts(doc, (const struct want[]){
+        {"total/calls/1", 5},
+        {"total/calls_waited", 3},
+        {"total/wait_seconds_total", 215}, /* 0 + 60 + 125 + 30 + 0 */
+        {"total/wait_seconds_max", 125},
+        {"rules/a/calls_waited", 2},
+        {"rules/a/wait_seconds_total", 185},
+        {"rules/a/wait_seconds_max", 125},
+        {"rules/b/calls_waited", 1}, /* the early one waited 0 */
+        {"rules/b/wait_seconds_total", 30},
+        {"rules/b/wait_seconds_max", 30},
+        {"total/moved/paced", 1},
+        {"rules/b/moved/paced", 1},
+        {NULL, 0}});
+
+    TEST("waits: right after the calls by attempt in FIGURES");
+    {
+        static const char *const want[] = {"calls", "calls_waited",
+                                           "wait_seconds_total",
+                                           "wait_seconds_max", "cancels"};
+        const char *key;
+        json_t *v;
+        int i = -1, ok = 1;
+        json_object_foreach(at_path(doc, "rules/a"), key, v) {
+            if (!strcmp(key, "calls")) i = 0;
+            if (i >= 0 && i < 5) ok &= !strcmp(key, want[i++]);
+        }
+        CHECK(ok && i == 5);
+    }
+
+    TEST("waits: text table after the calls by attempt, a row per rule");
+    char *text = text_of(doc);
+    CHECK(strstr(text, "\ncalls by attempt  total  a  b\n"
+                       "1                     5  3  2\n\n"
+                       "waiting for the dialer (pacing)  calls  waited  "
+                       "wait_s  mean_s  max_s  paced\n"
+                       "total                                5       3     "
+                       "215    43.0    125      1\n"
+                       "a                                    3       2     "
+                       "185    61.7    125      0\n"
+                       "b                                    2       1      "
+                       "30    15.0     30      1\n\n") != NULL);
+    /* the summary table is unchanged: no new columns */
+    CHECK(strncmp(text, "rule   scheduled  suppressed  cancelled  moved  "
+                        "calls  cancels  reminders  skipped  messages  "
+                        "outcomes  answer_rate  per_answer  satisfaction  "
+                        "rated\n", 137) == 0);
+    CHECK(strstr(text, " \n") == NULL);
+    free(text);
+    json_decref(doc);
+
+    TEST("waits: a pacing move alone shows the table");
+    struct report *m = report_new(db);
+    CHECK_INT(decision(m, "c", "scheduled", "\"paced\"", NULL), 0);
+    doc = report_json(m);
+    text = text_of(doc);
+    CHECK(strstr(text, "\nwaiting for the dialer (pacing)  calls  waited  "
+                       "wait_s  mean_s  max_s  paced\n"
+                       "total                                0       0       "
+                       "0       -      0      1\n"
+                       "c                                    0       0       "
+                       "0       -      0      1\n\n") != NULL);
+    free(text);
+    json_decref(doc);
+    report_free(m);
+
+    TEST("waits: compare of fewer calls a minute (old: the first two calls)");
+    struct report *old = paced_report(2);
+    doc = report_compare_json(old, rep);
+    check_counts(doc, (const struct want[]){
+        {"old/total/calls_waited", 1},
+        {"old/total/wait_seconds_total", 60},
+        {"old/total/wait_seconds_max", 60},
+        {"diff/calls_waited", 2},
+        {"diff/wait_seconds_total", 155},
+        {"diff/wait_seconds_max", 65},
+        {"diff/moved/paced", 1},
+        {NULL, 0}});
+    CHECK(at_path(doc, "diff/wait_seconds_mean") == NULL); /* text only */
+    text = text_of(doc);
+    CHECK(strncmp(text, "total                         old    new   diff  "
+                        "relative\n", 58) == 0);
+    CHECK(strstr(text, "\nmoved paced                     0      1     +1"
+                       "         -\n") != NULL);
+    CHECK(strstr(text, "\ncalls_waited                    1      3     +2"
+                       "   +200.0%\n") != NULL);
+    CHECK(strstr(text, "\nwait_seconds_total             60    215   +155"
+                       "   +258.3%\n") != NULL);
+    CHECK(strstr(text, "\nwait_seconds_max               60    125    +65"
+                       "   +108.3%\n") != NULL);
+    /* mean: 60 / 2 calls = 30.0, 215 / 5 = 43.0 */
+    CHECK(strstr(text, "\nwait_seconds_mean            30.0   43.0  +13.0"
+                       "    +43.3%\n") != NULL);
+    CHECK(strstr(text, "\nscheduled                       0      0      0\n")
+          != NULL); /* no relative for the other figures */
+    CHECK(strstr(text, "  waited old  new  diff  wait_s old  new  diff\n")
+          != NULL);
+    CHECK(strstr(text, "\na                  0    0     0               0    "
+                       "0     0          2    3    +1             0    0     "
+                       "0           1    2    +1          60  185  +125\n")
+          != NULL);
+    CHECK(strstr(text, " \n") == NULL);
+    free(text);
+    json_decref(doc);
+
+    TEST("waits: compare without pacing has no wait rows, no relative");
+    struct report *x = report_new(db), *y = report_new(db);
+    call(x, "2026-11-01T01:00:00Z", "t-1", "u-1", "r", 1, "UTC");
+    doc = report_compare_json(x, y);
+    text = text_of(doc);
+    CHECK(strncmp(text, "total                        old  new  diff\n", 44) == 0);
+    CHECK(strstr(text, "calls_waited") == NULL);
+    CHECK(strstr(text, "wait_seconds") == NULL);
+    CHECK(strstr(text, "waited old") == NULL);
+    CHECK(strstr(text, "relative") == NULL);
+    free(text);
+    json_decref(doc);
+    report_free(x);
+    report_free(y);
+    report_free(old);
+    report_free(rep);
+}
+
 int main(void) {
     db = tzdb_new(NULL);
     test_decisions();
@@ -740,6 +927,7 @@ int main(void) {
     test_malformed();
     test_compare();
     test_text();
+    test_waits();
     tzdb_free(db);
     return test_report();
 }

@@ -4,8 +4,9 @@
 # policy with itself has an empty diff and its halves equal the report of
 # simulate's output; a tightened cap shows exactly the change two simulate
 # runs give; message follow-ups (spec 4.2) are counted apart from calls,
-# per rule, in JSON, text and --compare; text tables; malformed lines;
-# exit codes.
+# per rule, in JSON, text and --compare; the waits for the dialer (spec
+# 4.3, pacing) of 4 against 2 calls a minute, exactly as two simulate runs
+# give; text tables; malformed lines; exit codes.
 . tests/cli/lib.sh
 
 case $BUILD in /*) ABS=$BUILD ;; *) ABS=$PWD/$BUILD ;; esac
@@ -87,7 +88,8 @@ run sh -c "$FUA report --compare $P '$T/tight.yaml' --format json - < '$T/cap-ev
 check "compare reads events from stdin the same" cmp -s "$T/out" "$T/cap.json"
 
 run $FUA report --compare $P "$T/tight.yaml" "$T/cap-events.jsonl"
-check "compare as text: old | new | diff" sh -c "
+check "compare as text: old | new | diff (no relative, no waits: no pacing)" sh -c "
+    ! grep -Eq '^(calls_waited|wait_seconds_)' '$T/out' &&
     head -n 1 '$T/out' | grep -Eq '^total +old +new +diff$' &&
     grep -Eq '^calls 1 +[0-9]+ +[0-9]+ +-[0-9]+$' '$T/out'"
 
@@ -155,6 +157,131 @@ check "messages: compare text: messages by rule, message rows in the totals" sh 
     grep -Eq '  messages old +new +diff\$' '$T/out' &&
     grep -Eq '^messages_suppressed cap:sms +[0-9]+ +[0-9]+ +[+][0-9]+\$' '$T/out'"
 
+# Waiting for the dialer (spec 4.3): "what if the call centre had fewer
+# agents". Two policies differing only in calls_per_minute (4 old, 2 new)
+# over a burst: ten calls fall due at 09:00 (window 09:00-10:00, UTC,
+# 2026-11-02 a Monday): u-1..u-3 vip (priority 80), u-4..u-9 order (20),
+# u-10 low (5) with its own window 09:00-09:03 (not_after 09:03).
+# By hand: at 4 a minute, 09:00 serves the 3 vips and an order, 09:01
+# four orders (60 s late), 09:02 the last order and low (120 s): 6
+# waited, 480 s, max 120. At 2 a minute: 09:00 two vips, 09:01 vip and
+# order (60), 09:02 two orders (120), 09:03 low's not_after comes while it
+# waits: moved (reason paced) to 11-03T09:00, where it leaves on time;
+# two orders (180); 09:04 the last order (240): 7 waited, 960 s, max 240,
+# 1 paced. The figures are checked against an independent count over the
+# two simulate outputs, and against these numbers.
+cat >"$T/pace4.yaml" <<'EOF'
+version: 1
+defaults:
+  timezone: UTC
+  call_window: {hours: ["09:00-10:00"]}
+  pacing: {calls_per_minute: 4}
+rules:
+  - id: vip
+    on: [vip]
+    callback: {expires_after: 1d, priority: 80}
+  - id: order
+    on: [order]
+    callback: {expires_after: 1d, priority: 20}
+  - id: low
+    on: [visit]
+    callback: {expires_after: 2d, priority: 5}
+EOF
+sed 's/calls_per_minute: 4/calls_per_minute: 2/' "$T/pace4.yaml" >"$T/pace2.yaml"
+echo '{"event_id": "p10", "type": "user.preferences", "user_id": "u-10", "occurred_at": "2026-11-02T07:00:00Z", "data": {"call_window": {"hours": ["09:00-09:03"]}}}' >"$T/pace-events.jsonl"
+for u in 1 2 3 4 5 6 7 8 9 10; do
+    ty=order
+    [ $u -le 3 ] && ty=vip
+    [ $u -eq 10 ] && ty=visit
+    echo "{\"event_id\": \"e$u\", \"type\": \"$ty\", \"user_id\": \"u-$u\", \"occurred_at\": \"2026-11-02T08:00:00Z\"}" >>"$T/pace-events.jsonl"
+done
+$FUA simulate --policy "$T/pace4.yaml" "$T/pace-events.jsonl" >"$T/pace4.out"
+$FUA simulate --policy "$T/pace2.yaml" "$T/pace-events.jsonl" >"$T/pace2.out"
+run $FUA report --compare "$T/pace4.yaml" "$T/pace2.yaml" --format json "$T/pace-events.jsonl"
+check "pacing: compare of 4 and 2 calls a minute exits 0" [ "$rc" -eq 0 ]
+cp "$T/out" "$T/pace.cmp"
+for half in old new; do
+    json "$T/pace.cmp" "json.dumps(d['$half'])" >"$T/pace-$half.json"
+done
+check "pacing: old half agrees with an independent count of simulate's output" \
+    $ORACLE "$T/pace4.out" "$T/pace-events.jsonl" "$T/pace-old.json"
+check "pacing: new half agrees with an independent count of simulate's output" \
+    $ORACLE "$T/pace2.out" "$T/pace-events.jsonl" "$T/pace-new.json"
+cat >"$T/pace.py" <<'EOF'
+import json, sys
+from datetime import datetime
+def secs(s):
+    return int(datetime.fromisoformat(s.replace("Z", "+00:00")).timestamp())
+def waits(path):
+    """(calls, waited, total, max, paced) over the lines, and per rule."""
+    per = {}
+    for line in open(path):
+        o = json.loads(line)
+        v = o["value"]
+        if o["topic"] == "tasks" and v["action"] == "call":
+            f = per.setdefault(v["rule_id"], [0, 0, 0, 0, 0])
+            w = secs(o["at"]) - secs(v["due_at"])
+            f[0] += 1
+            if w > 0:
+                f[1] += 1
+                f[2] += w
+                f[3] = max(f[3], w)
+        elif (o["topic"] == "decisions" and v["decision"] == "scheduled"
+              and v.get("reason") == "paced"):
+            per.setdefault(v["rule_id"], [0, 0, 0, 0, 0])[4] += 1
+    tot = [sum(f[i] for f in per.values()) for i in range(5)]
+    tot[3] = max([f[3] for f in per.values()] + [0])
+    return tot, per
+(old, oper), (new, nper) = waits(sys.argv[1]), waits(sys.argv[2])
+d = json.load(open(sys.argv[3]))
+def figs(f):
+    return [sum(f["calls"].values()), f["calls_waited"],
+            f["wait_seconds_total"], f["wait_seconds_max"],
+            f["moved"].get("paced", 0)]
+print("old (4/min): calls, waited, wait_s, max_s, paced =", old,
+      " new (2/min):", new, " diff:", d["diff"])
+assert figs(d["old"]["total"]) == old and figs(d["new"]["total"]) == new
+for r in set(oper) | set(nper):
+    assert figs(d["old"]["rules"][r]) == oper.get(r, [0] * 5), r
+    assert figs(d["new"]["rules"][r]) == nper.get(r, [0] * 5), r
+# fewer calls a minute: more calls wait, and longer, by what simulate gives
+assert new[1] > old[1] and new[2] > old[2] and new[3] > old[3]
+want = {"calls_waited": new[1] - old[1], "wait_seconds_total": new[2] - old[2],
+        "wait_seconds_max": new[3] - old[3]}
+assert all(d["diff"][k] == n for k, n in want.items()), d["diff"]
+assert d["diff"]["moved"] == {"paced": new[4] - old[4]}, d["diff"]
+# and the numbers worked out by hand above
+assert old == [10, 6, 480, 120, 0] and new == [10, 7, 960, 240, 1], (old, new)
+EOF
+check "pacing: 2 a minute waits more than 4, by what simulate's outputs give" \
+    /usr/bin/python3 "$T/pace.py" "$T/pace4.out" "$T/pace2.out" "$T/pace.cmp"
+run $FUA report --compare "$T/pace4.yaml" "$T/pace2.yaml" "$T/pace-events.jsonl"
+cp "$T/out" "$T/pace-cmp.txt"
+check "pacing: compare text has a relative column and the wait rows" sh -c "
+    head -n 1 '$T/pace-cmp.txt' | grep -Eq '^total +old +new +diff +relative\$' &&
+    grep -Eq '^calls_waited +6 +7 +[+]1 +[+]16[.]7%\$' '$T/pace-cmp.txt' &&
+    grep -Eq '^wait_seconds_total +480 +960 +[+]480 +[+]100[.]0%\$' '$T/pace-cmp.txt' &&
+    grep -Eq '^wait_seconds_max +120 +240 +[+]120 +[+]100[.]0%\$' '$T/pace-cmp.txt' &&
+    grep -Eq '^wait_seconds_mean +48[.]0 +96[.]0 +[+]48[.]0 +[+]100[.]0%\$' '$T/pace-cmp.txt' &&
+    grep -Eq '^moved paced +0 +1 +[+]1 +-\$' '$T/pace-cmp.txt' &&
+    grep -Eq '^scheduled +[0-9]+ +[0-9]+ +0\$' '$T/pace-cmp.txt'"
+check "pacing: compare text: waits by rule" sh -c "
+    grep -Eq '  waited old +new +diff +wait_s old +new +diff\$' '$T/pace-cmp.txt' &&
+    grep -Eq '^low( +[0-9]+ +[0-9]+ +[-+]?[0-9]+){4} +1 +0 +-1 +120 +0 +-120\$' '$T/pace-cmp.txt'"
+run $FUA report --format json "$T/pace2.out"
+cp "$T/out" "$T/pace2.json"
+run $FUA report "$T/pace2.out"
+check "pacing: text has the table of waits" grep -Eq \
+    '^waiting for the dialer [(]pacing[)] +calls +waited +wait_s +mean_s +max_s +paced$' "$T/out"
+sed -n '/^waiting for the dialer /,/^$/p' "$T/out" >"$T/wait-table"
+for r in total low order vip; do
+    want=$(json "$T/pace2.json" "' +'.join(str(x) for x in (lambda f: [sum(f['calls'].values()), f['calls_waited'], f['wait_seconds_total'], '%.1f' % (f['wait_seconds_total'] / sum(f['calls'].values())), f['wait_seconds_max'], f['moved'].get('paced', 0)])(d['total'] if '$r' == 'total' else d['rules']['$r']))")
+    check "pacing: text row $r of the waits holds the JSON's figures ($want)" \
+        grep -Eq "^$r +$want\$" "$T/wait-table"
+done
+check "pacing: the waits come right after the calls by attempt" sh -c "
+    grep -A4 '^calls by attempt' '$T/out' | grep -q '^waiting for the dialer'"
+
 # Text tables, from story 09's output.
 S=tests/sim/09-outcomes
 run $FUA report --events $S/events.jsonl "$T/09-outcomes.out"
@@ -169,6 +296,8 @@ check "text: a row per rule" grep -Eq '^txn +[0-9]+ ' "$T/out"
 check "text: columns line up (the first table's 4 lines, one length)" sh -c \
     "[ \$(sed -n 1,4p '$T/out' | awk '{ print length(\$0) }' | sort -u | wc -l) -eq 1 ]"
 check "text: a section per map" grep -q '^outcomes  *total  *txn$' "$T/out"
+check "text: no table of waits when no call waited (no pacing)" sh -c \
+    "! grep -q 'waiting for the dialer' '$T/out'"
 
 # stdin, malformed lines, exit codes.
 run sh -c "$FUA report --format json --events $S/events.jsonl - < '$T/09-outcomes.out'"

@@ -3,8 +3,10 @@
 # `tidy -errors` (Debian's tidy), for a report and for --compare, with the
 # tables and the three charts (calls per day by rule, suppressions by
 # reason, local hours), no script and nothing fetched; message follow-ups
-# (spec 4.2) get their own tables by rule. The screenshot in
-# a real browser is `make report-shot` (headless Chromium).
+# (spec 4.2) get their own tables by rule; the waits for the dialer
+# (spec 4.3, pacing) are in the totals and by rule only when a call
+# waited. The screenshot in a real browser is `make report-shot`
+# (headless Chromium).
 . tests/cli/lib.sh
 
 story=tests/sim/05-caps-drop
@@ -71,6 +73,32 @@ check "the message compare page passes tidy -errors" sh -c \
 check "the message compare page has both policies' message tables" sh -c "
     grep -q 'Message follow-ups by rule, old policy' '$T/msg-compare.html' &&
     grep -q 'Message follow-ups by rule, new policy' '$T/msg-compare.html'"
+
+# waiting for the dialer (spec 4.3): story 33's burst at 2 calls a minute
+# against 1 (some calls wait to their not_after and are moved, paced)
+pstory=tests/sim/33-pacing-burst
+sed 's/calls_per_minute: 2/calls_per_minute: 1/' "$pstory/policy.yaml" >"$T/pace1.yaml"
+(cd "$pstory" && "$OLDPWD/$BUILD/followupd" simulate --policy policy.yaml \
+    events.jsonl) >"$T/pace.out" 2>/dev/null
+run $FU report --html "$T/pace.html" "$T/pace.out"
+check "a paced report's page passes tidy -errors" sh -c \
+    "[ $rc -eq 0 ] && tidy -errors -q '$T/pace.html'"
+check "the paced page: the waits in the totals, after the calls, and by rule" sh -c "
+    grep -q '<tr><td>calls_waited</td><td>5</td></tr>' '$T/pace.html' &&
+    grep -q '<tr><td>wait_seconds_total</td><td>510</td></tr>' '$T/pace.html' &&
+    grep -q '<tr><td>wait_seconds_max</td><td>180</td></tr>' '$T/pace.html' &&
+    grep -q '<td>mean wait, s (wait_seconds_total / calls)</td><td>72.9</td>' '$T/pace.html' &&
+    grep -A1 '<td>calls: 1</td>' '$T/pace.html' | grep -q 'calls_waited' &&
+    grep -q '<th>calls waited</th><th>wait, s</th><th>mean wait, s</th><th>max wait, s</th>' '$T/pace.html'"
+check "a page without pacing has no waits" sh -c \
+    "! grep -Eq 'calls_waited|calls waited|mean wait' '$T/page.html'"
+run $FU report --compare "$pstory/policy.yaml" "$T/pace1.yaml" \
+    --html "$T/pace-compare.html" "$pstory/events.jsonl"
+check "the paced compare page passes tidy -errors" sh -c \
+    "[ $rc -eq 0 ] && tidy -errors -q '$T/pace-compare.html'"
+check "the paced compare page: waits old, new, difference with the relative change" \
+    grep -Eq '<tr><td>wait_seconds_total</td><td>510</td><td>[0-9]+</td><td>[+][0-9]+ [(][+][0-9.]+%[)]</td></tr>' \
+    "$T/pace-compare.html"
 
 run $FU report --html "$T/no/such/dir/page.html" "$T/outputs.jsonl"
 check "an unwritable --html path fails with a message" sh -c \

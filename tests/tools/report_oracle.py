@@ -19,6 +19,12 @@ usage:
   messages_decided (scheduled with a null reason, and suppressed),
   messages_scheduled, messages_suppressed, messages_cancelled and
   messages_moved by reason.
+
+  Waiting for the dialer (spec 4.3, pacing): each call's wait is its
+  line's "at" minus its "due_at", in whole seconds (a fraction dropped, as
+  RFC 3339 instants are read), 0 when "at" is not later; calls_waited
+  counts the calls with a wait, wait_seconds_total sums the waits and
+  wait_seconds_max is the largest (0 when none).
 """
 import json
 import math
@@ -32,7 +38,8 @@ OUTCOMES = {"answered", "no_answer", "busy", "failed", "refused", "opt_out",
 
 def new_figures():
     return {"scheduled": 0, "suppressed": {}, "cancelled": {}, "moved": {},
-            "calls": {}, "cancels": 0, "reminders": 0,
+            "calls": {}, "calls_waited": 0, "wait_seconds_total": 0,
+            "wait_seconds_max": 0, "cancels": 0, "reminders": 0,
             "reminders_skipped": {}, "messages": {}, "messages_decided": 0,
             "messages_scheduled": 0, "messages_suppressed": {},
             "messages_cancelled": {}, "messages_moved": {}, "outcomes": {},
@@ -64,6 +71,14 @@ def parse_time(s):
     return datetime.fromisoformat(s.replace("Z", "+00:00"))
 
 
+def epoch_seconds(s):
+    """An RFC 3339 instant as whole POSIX seconds, its fraction dropped."""
+    d = parse_time(s)
+    whole = d.replace(microsecond=0)
+    return int((whole - datetime(1970, 1, 1, tzinfo=timezone.utc))
+               .total_seconds())
+
+
 def count(outputs, events):
     total, rules = new_figures(), {}
     dup, dead, bad_lines = 0, {}, set()
@@ -89,6 +104,12 @@ def count(outputs, events):
             both(r, "calls_per_day", at.astimezone(timezone.utc).date().isoformat())
             local = at.astimezone(ZoneInfo(v["timezone"]))
             both(r, "calls_per_local_hour", str(local.hour))
+            wait = epoch_seconds(o["at"]) - epoch_seconds(v["due_at"])
+            if wait > 0:
+                for f in (total, rule(r)):
+                    f["calls_waited"] += 1
+                    f["wait_seconds_total"] += wait
+                    f["wait_seconds_max"] = max(f["wait_seconds_max"], wait)
         elif topic == "tasks":
             total["cancels"] += 1
             if v["task_id"] in calls:
