@@ -8,10 +8,11 @@
  * an outcome counts only for a call already seen (docs/report.md).
  *
  * Memory does not grow with the number of lines: it holds counters keyed
- * by rule, reason, channel, attempt, day and hour, and per call task 24
- * bytes (a 128-bit hash of its task_id, a 32-bit hash of its user, its
- * rule and whether it has its first outcome), plus the hash of each
- * outcome event_id counted.
+ * by rule, reason, channel, attempt, day and hour (and per rule the waits
+ * for the dialer: calls that left after their due_at, the seconds summed,
+ * the largest), and per call task 24 bytes (a 128-bit hash of its
+ * task_id, a 32-bit hash of its user, its rule and whether it has its
+ * first outcome), plus the hash of each outcome event_id counted.
  *
  * The figures are read as a jansson tree whose keys come in a fixed order
  * (docs/report.md lists every key): the JSON output is that tree as it
