@@ -54,11 +54,6 @@ int cmd_check(const struct cli_opts *o) {
                "%d caps, policy version %s\n",
                pol->file, pol->nrules, count_rules(pol, 0), count_rules(pol, 1),
                pol->ncaps, pol->version);
-        if (pol->calls_per_minute > 0)
-            printf("%s: note: pacing (%d calls a minute) is honoured by "
-                   "simulate and report; `followupd run` refuses it until the "
-                   "daemon paces calls (spec 4.3)\n",
-                   pol->file, pol->calls_per_minute);
     }
     policy_release(pol);
     config_free(cfg);

@@ -79,11 +79,12 @@ struct health {
     atomic_int policy_ok;   /* a policy is loaded */
 };
 
-/* The store calls, timed and counted (observe.c). */
+/* The store calls, timed and counted (observe.c): one series each. */
+#define METERED_OPS 10
 struct metered_store {
     struct store inner;
     struct metrics *m;
-    struct metric_series *seconds[7], *errors[7];
+    struct metric_series *seconds[METERED_OPS], *errors[METERED_OPS];
 };
 
 struct daemon_stats {
@@ -119,7 +120,16 @@ struct emitter {
     int claim_more; /* claim again once the round settles */
     int decided;    /* users decided since the last claim */
     int64_t next_ms;
+    /* the pacer (pace.c) */
+    int pace_now;         /* serve this turn: calls queued, or more left */
+    int pace_seen;        /* calls were paced since start: serve even if a
+                             reload took pacing away */
+    int64_t pace_second;  /* the second of the last serving */
 };
+
+/* The pacer on the emitter's thread (pace.c, spec 4.3). */
+void pace_enqueue(struct emitter *em); /* the claimed round's OUT_PACING */
+void pace_turn(struct emitter *em, int64_t now_ms);
 
 struct daemon {
     struct config *cfg;

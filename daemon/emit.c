@@ -44,7 +44,7 @@ static const char *topic_for(const struct config *cfg, enum out_topic t) {
     case OUT_DECISIONS: return cfg->topic_decisions;
     case OUT_DEAD_LETTER: return cfg->topic_dead_letter;
     case OUT_MESSAGES: return cfg->topic_messages;
-    case OUT_PACING: break; /* never produced: run refuses pacing (run.c) */
+    case OUT_PACING: break; /* never produced: queued by pace.c */
     }
     return NULL;
 }
@@ -111,6 +111,7 @@ static void produce_one(struct emitter *em, int i) {
     const struct out_msg *m = &em->msgs[i].msg;
     const char *topic = topic_for(em->d->cfg, m->topic);
     struct fu_err err;
+    if (m->topic == OUT_PACING) return; /* pace_enqueue set its status */
     em->status[i] = SENT_PENDING;
     if (!topic) { /* the optional decisions topic is off */
         em->status[i] = SENT_OK;
@@ -142,6 +143,7 @@ static void claim_and_send(struct emitter *em, int64_t now) {
     em->n = n;
     em->claim_more = n == em->cap;
     em->decided = 0;
+    pace_enqueue(em);
     for (int i = 0; i < n; i++) produce_one(em, i);
 }
 
@@ -166,7 +168,8 @@ static int decide_due(struct emitter *em, int64_t now) {
  * was full, or due items were decided since): not a round still waiting
  * for its delivery reports (that would spin). */
 static int wants_turn(const struct emitter *em) {
-    return em->due_more || (em->claim_more && round_settled(em));
+    return em->due_more || em->pace_now ||
+           (em->claim_more && round_settled(em));
 }
 
 /* Confirm what the broker acknowledged; when nothing is in flight,
@@ -178,6 +181,7 @@ static void emit_turn(struct emitter *em, int64_t now_ms) {
     int64_t second = (now_ms / 1000 + 1) * 1000;
     em->next_ms = now_ms + TURN_MS < second ? now_ms + TURN_MS : second;
     em->due_more = decide_due(em, now_ms / 1000);
+    pace_turn(em, now_ms);
     if (em->n == 0) claim_and_send(em, now_ms / 1000);
     else if (em->decided > 0) em->claim_more = 1; /* once the round settles */
 }

@@ -52,6 +52,10 @@ static const struct family_def families[] = {
     {"followupd_reminders_produced_total", "Reminder messages produced.", METRIC_COUNTER, NULL, 0},
     {"followupd_messages_produced_total", "Message follow-ups produced (spec 4.2), by channel.", METRIC_COUNTER, NULL, 0},
     {"followupd_outbox_depth", "Messages waiting for the broker.", METRIC_GAUGE, NULL, 0},
+    {"followupd_pacing_calls_per_minute", "defaults.pacing of the policy in force; 0: not paced (spec 4.3).", METRIC_GAUGE, NULL, 0},
+    {"followupd_calls_waiting", "Paced calls due and waiting for the dialer's budget, all daemons.", METRIC_GAUGE, NULL, 0},
+    {"followupd_oldest_waiting_call_age_seconds", "Now minus the due_at of the oldest waiting call; 0 when none.", METRIC_GAUGE, NULL, 0},
+    {"followupd_pacing_budget_used", "Calls released in the current UTC minute, as this daemon last took budget.", METRIC_GAUGE, NULL, 0},
     {"followupd_oldest_due_age_seconds", "Age of the oldest item that is due and not yet sent.", METRIC_GAUGE, NULL, 0},
     {"followupd_store_call_duration_seconds", "State store calls (Redis round trips), by operation.", METRIC_HISTOGRAM, latency_buckets, NB(latency_buckets)},
     {"followupd_store_errors_total", "Failed state store calls, by operation.", METRIC_COUNTER, NULL, 0},
@@ -63,10 +67,13 @@ static const struct family_def families[] = {
 /* ---- The store, timed ---- */
 
 enum store_op { OP_LOAD, OP_SAVE, OP_NEXT_DUE, OP_DUE_USERS, OP_CLAIM,
-                OP_CONFIRM, OP_STATS, OP_COUNT };
+                OP_CONFIRM, OP_STATS, OP_PACE_ADD, OP_PACE_TAKE,
+                OP_PACE_DONE, OP_COUNT };
 static const char *const op_names[OP_COUNT] = {
     "load", "save", "next_due", "due_users", "outbox_claim", "outbox_confirm",
-    "stats"};
+    "stats", "pacing_add", "pacing_take", "pacing_done"};
+
+_Static_assert(OP_COUNT == METERED_OPS, "a series per store op");
 
 static double mono_seconds(void) {
     struct timespec ts;
@@ -117,14 +124,29 @@ static int m_stats(void *ctx, struct store_stats *out, struct fu_err *err) {
     double t0 = mono_seconds();
     return timed(ms, OP_STATS, t0, INNER(ms)->stats(ms->inner.ctx, out, err));
 }
+static int m_pace_add(void *ctx, const struct paced_call *calls, int n,
+                      struct fu_err *err) {
+    CALL(ctx, OP_PACE_ADD, pacing_add(ms->inner.ctx, calls, n, err));
+}
+static int m_pace_take(void *ctx, int64_t now, int limit, int lease,
+                       struct paced_call *out, int max, struct fu_err *err) {
+    CALL(ctx, OP_PACE_TAKE,
+         pacing_take(ms->inner.ctx, now, limit, lease, out, max, err));
+}
+static int m_pace_done(void *ctx, const struct paced_call *calls, int n,
+                       int64_t minute, int refund, struct fu_err *err) {
+    CALL(ctx, OP_PACE_DONE,
+         pacing_done(ms->inner.ctx, calls, n, minute, refund, err));
+}
 static void m_free(void *ctx) {
     struct metered_store *ms = ctx;
     store_close(&ms->inner);
 }
 
 static const struct store_ops metered_ops = {
-    m_load,  m_save,    m_next_due, m_due_users,
-    m_claim, m_confirm, m_free,     m_stats};
+    m_load,     m_save,      m_next_due,  m_due_users,
+    m_claim,    m_confirm,   m_free,      m_stats,
+    m_pace_add, m_pace_take, m_pace_done};
 
 void observe_wrap_store(struct daemon *d, struct metered_store *ms,
                         struct store *s) {
@@ -152,6 +174,8 @@ void observe_policy(struct daemon *d, int reload_ok) {
     metrics_clear(d->metrics, "followupd_policy_info");
     metrics_label(labels, sizeof(labels), "version", d->pol->version);
     metrics_put(d->metrics, "followupd_policy_info", labels, 1);
+    metrics_put(d->metrics, "followupd_pacing_calls_per_minute", NULL,
+                d->pol->calls_per_minute);
     atomic_store(&d->health.policy_ok, 1);
 }
 
@@ -289,6 +313,13 @@ void observe_store(struct daemon *d, struct store *s, int64_t *next_ms,
                 (double)st.outbox_depth);
     metrics_put(d->metrics, "followupd_oldest_due_age_seconds", NULL,
                 oldest == TIME_NONE || oldest > now ? 0 : (double)(now - oldest));
+    oldest = st.oldest_waiting;
+    metrics_put(d->metrics, "followupd_calls_waiting", NULL,
+                (double)st.calls_waiting);
+    metrics_put(d->metrics, "followupd_oldest_waiting_call_age_seconds", NULL,
+                oldest == TIME_NONE || oldest > now ? 0 : (double)(now - oldest));
+    metrics_put(d->metrics, "followupd_pacing_budget_used", NULL,
+                (double)st.budget_used);
 }
 
 void observe_kafka(void *ctx, int brokers_up, const struct kafka_lag *lags,

@@ -104,26 +104,9 @@ static void log_diag(struct logger *lg, const char *what,
     }
 }
 
-/* Pacing (spec 4.3) is decided by simulate and report, not yet by the
- * daemon (it needs the shared budget and queue in Redis): a policy with
- * defaults.pacing is refused rather than run unpaced. */
-static struct policy *load_runnable_policy(struct daemon *d,
-                                           struct fu_diag *diag) {
-    struct policy *pol = policy_load_file(d->policy_path, d->tzdb, diag);
-    if (pol && pol->calls_per_minute > 0) {
-        fu_diag_at(diag, pol->file, 0, 0,
-                    "defaults.pacing is not run by the daemon yet (spec 4.3: "
-                    "simulate and report honour it); remove it from the "
-                    "policy `followupd run` uses");
-        policy_release(pol);
-        pol = NULL;
-    }
-    return pol;
-}
-
 static void reload_policy(struct daemon *d) {
     struct fu_diag diag = {0};
-    struct policy *pol = load_runnable_policy(d, &diag);
+    struct policy *pol = policy_load_file(d->policy_path, d->tzdb, &diag);
     if (!pol) {
         d->stats.reload_failures++;
         log_diag(d->lg, "policy reload failed, keeping the current policy",
@@ -229,7 +212,7 @@ static int start(struct daemon *d, const struct cli_opts *o) {
         return 3;
     }
     d->policy_path = cli_policy_path(o, d->cfg);
-    if (!(d->pol = load_runnable_policy(d, &diag))) {
+    if (!(d->pol = policy_load_file(d->policy_path, d->tzdb, &diag))) {
         cli_print_diag(stderr, &diag);
         fu_diag_release(&diag);
         return 1;

@@ -74,15 +74,27 @@ static void group_release(struct group *g) {
 
 /* ---- Rounds ---- */
 
-/* Decide one user's events (or, with none, its due items) on st. */
+/* What a batch decides: events, or paced calls to release (their index
+ * in ubatch.events), or neither (due items only). */
+struct inputs {
+    const struct event *evs;
+    const struct paced_call *calls;
+    int *released; /* per call: 1 when it left */
+};
+
+/* Decide one user's events or releases, then its due items, on st. */
 static int decide_user(const struct policy *pol, struct user_state *st,
-                       struct ubatch *ub, const struct event *evs,
+                       struct ubatch *ub, const struct inputs *in,
                        const struct engine_env *env, struct batch_stats *stats,
                        struct fu_err *err) {
     for (int i = 0; i < ub->nevents; i++) {
-        if (engine_on_event(pol, st, &evs[ub->events[i]], env, &ub->plan,
-                            err) < 0)
-            return -1;
+        int k = ub->events[i], rc;
+        if (in->calls)
+            rc = in->released[k] = engine_release(
+                pol, st, in->calls[k].task_id, env, &ub->plan, err);
+        else
+            rc = engine_on_event(pol, st, &in->evs[k], env, &ub->plan, err);
+        if (rc < 0) return -1;
         stats->ignored += ub->plan.ignored;
         ub->plan.ignored = 0;
     }
@@ -94,7 +106,7 @@ static int decide_user(const struct policy *pol, struct user_state *st,
 
 /* One round over the users not done yet: load, decide, save. */
 static int round_once(const struct policy *pol, struct store *store,
-                      struct group *g, const struct event *evs,
+                      struct group *g, const struct inputs *in,
                       const struct engine_env *env, struct batch_stats *stats,
                       struct fu_err *err) {
     int n = 0, rc = -1;
@@ -112,7 +124,7 @@ static int round_once(const struct policy *pol, struct store *store,
     if (store->ops->load(store->ctx, users, n, sts, err) < 0) goto out;
     for (int i = 0; i < n; i++) {
         plan_reset(&ubs[i]->plan);
-        if (decide_user(pol, sts[i], ubs[i], evs, env, stats, err) < 0) {
+        if (decide_user(pol, sts[i], ubs[i], in, env, stats, err) < 0) {
             for (int j = i; j < n; j++) user_state_free(sts[j]);
             goto out;
         }
@@ -137,14 +149,14 @@ out:
 }
 
 static int run_rounds(const struct policy *pol, struct store *store,
-                      struct group *g, const struct event *evs,
+                      struct group *g, const struct inputs *in,
                       const struct engine_env *env, struct batch_stats *stats,
                       struct fu_err *err) {
     for (int round = 0; round < MAX_ROUNDS; round++) {
         int left = 0;
         for (int i = 0; i < g->n; i++) left += !g->u[i].done;
         if (left == 0) return 0;
-        if (round_once(pol, store, g, evs, env, stats, err) < 0) return -1;
+        if (round_once(pol, store, g, in, env, stats, err) < 0) return -1;
     }
     for (int i = 0; i < g->n; i++)
         if (!g->u[i].done)
@@ -180,7 +192,8 @@ int batch_decide(const struct policy *pol, struct store *store,
     }
     stats->events += n;
     stats->users += g.n;
-    rc = run_rounds(pol, store, &g, evs, &env, stats, err);
+    struct inputs in = {evs, NULL, NULL};
+    rc = run_rounds(pol, store, &g, &in, &env, stats, err);
 out:
     group_release(&g);
     return rc;
@@ -203,10 +216,38 @@ int batch_due(const struct policy *pol, struct store *store,
     }
     for (int i = 0; i < n; i++) group_user(&g, users[i]);
     stats->users += g.n;
-    rc = run_rounds(pol, store, &g, NULL, &env, stats, err) < 0 ? -1 : n;
+    struct inputs in = {NULL, NULL, NULL};
+    rc = run_rounds(pol, store, &g, &in, &env, stats, err) < 0 ? -1 : n;
 out:
     group_release(&g);
     for (int i = 0; i < n; i++) free(users[i]);
     free(users);
+    return rc;
+}
+
+int batch_release(const struct policy *pol, struct store *store,
+                  struct tzdb *tzdb, int64_t now,
+                  const struct paced_call *calls, int n, int *released,
+                  uint64_t *seq, struct batch_stats *stats,
+                  struct fu_err *err) {
+    struct group g;
+    struct engine_env env = {now, seq, tzdb};
+    struct inputs in = {NULL, calls, released};
+    int rc = -1;
+    if (group_init(&g, n) < 0) {
+        fu_err_set(err, FU_ENOMEM, "out of memory");
+        goto out;
+    }
+    for (int i = 0; i < n; i++) {
+        released[i] = 0;
+        if (ubatch_add(group_user(&g, calls[i].user_id), i) < 0) {
+            fu_err_set(err, FU_ENOMEM, "out of memory");
+            goto out;
+        }
+    }
+    stats->users += g.n;
+    rc = run_rounds(pol, store, &g, &in, &env, stats, err);
+out:
+    group_release(&g);
     return rc;
 }

@@ -39,4 +39,14 @@ int batch_due(const struct policy *pol, struct store *store,
               struct tzdb *tzdb, int64_t now, int max, uint64_t *seq,
               struct batch_stats *stats, struct fu_err *err);
 
+/* Release paced calls[0..n) the store's pacer took (spec 4.3): each
+ * user's waiting calls through engine_release, then its due items, saved
+ * with their messages like a batch. released[i] says whether call i left
+ * (0: stale, moved or cancelled meanwhile). 0, or -1 with err. */
+int batch_release(const struct policy *pol, struct store *store,
+                  struct tzdb *tzdb, int64_t now,
+                  const struct paced_call *calls, int n, int *released,
+                  uint64_t *seq, struct batch_stats *stats,
+                  struct fu_err *err);
+
 #endif

@@ -15,9 +15,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "outmsg.h"
-#include "state.h"
 #include "err.h"
+#include "outmsg.h"
+#include "pacing.h"
 #include "state.h"
 
 /* One user's write. */
@@ -42,6 +42,9 @@ struct store_stats {
                               TIME_NONE when nothing is scheduled */
     int64_t oldest_outbox; /* `at` of the oldest outbox message, TIME_NONE
                               when the outbox is empty */
+    long calls_waiting;    /* paced calls queued or taken (spec 4.3) */
+    int64_t oldest_waiting; /* the earliest due_at among them, TIME_NONE */
+    long budget_used;      /* calls taken in the minute of the last take */
 };
 
 struct store_ops {
@@ -74,6 +77,25 @@ struct store_ops {
     void (*free)(void *ctx);
     /* Fill *out (may be NULL in a store that cannot tell). 0 / -1. */
     int (*stats)(void *ctx, struct store_stats *out, struct fu_err *err);
+
+    /* Pacing (spec 4.3, pacing.h): one queue of waiting calls and one
+     * budget per UTC minute for every daemon sharing the store.
+     * pacing_add queues calls[0..n); a call already queued or taken stays
+     * as it is. 0 / -1. */
+    int (*pacing_add)(void *ctx, const struct paced_call *calls, int n,
+                      struct fu_err *err);
+    /* Take the best waiting calls, in serving order, as many as the
+     * budget of now's minute has left under limit (0: no limit) and at
+     * most max, spending that budget in the same atomic step; they are
+     * leased until now + lease seconds, after which a taker that died
+     * gives them back to the queue (their budget stays spent). Into out[]
+     * (the caller releases each); returns how many, or -1. */
+    int (*pacing_take)(void *ctx, int64_t now, int limit, int lease,
+                       struct paced_call *out, int max, struct fu_err *err);
+    /* Forget taken calls[0..n) once released or found stale, and give
+     * back `refund` calls of budget to minute (the stale ones). 0 / -1. */
+    int (*pacing_done)(void *ctx, const struct paced_call *calls, int n,
+                       int64_t minute, int refund, struct fu_err *err);
 };
 
 struct store {

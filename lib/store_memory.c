@@ -8,7 +8,8 @@
  * state out, so a load never conflicts. Shared (store_memory_share: the
  * daemon's intake and emitter threads), every call holds a lock, a load
  * hands out a copy, and a save whose version is not the stored one is a
- * conflict, as on Redis. */
+ * conflict, as on Redis. Paced calls (spec 4.3) wait in a heap in serving
+ * order (pacing.c); taken ones sit in a short leased list until done. */
 #include "store.h"
 
 #include <pthread.h>
@@ -50,6 +51,10 @@ struct mem_store {
     struct mem_outbox_item *outbox; /* FIFO: [head, n) are live */
     size_t outbox_head, noutbox, capoutbox;
     uint64_t next_outbox_id;
+    struct pacer waiting;       /* paced calls queued, best first */
+    struct paced_call *taken;   /* taken and not done, leased */
+    int64_t *taken_until;
+    int ntaken, captaken;
     /* shared by two handles (store_memory_share) */
     int shared, handles;
     pthread_mutex_t lock;
@@ -411,6 +416,122 @@ static int mem_outbox_confirm(void *ctx, const struct outbox_msg *msgs, int n,
     return 0;
 }
 
+/* ---- Pacing (spec 4.3) ---- */
+
+static int same_call(const struct paced_call *a, const struct paced_call *b) {
+    return !strcmp(a->task_id, b->task_id) && !strcmp(a->user_id, b->user_id);
+}
+
+/* 1 when c is queued or taken already (a redelivered pacing entry). */
+static int pacing_known(const struct mem_store *ms, const struct paced_call *c) {
+    for (int i = 0; i < ms->waiting.n; i++)
+        if (same_call(&ms->waiting.heap[i], c)) return 1;
+    for (int i = 0; i < ms->ntaken; i++)
+        if (same_call(&ms->taken[i], c)) return 1;
+    return 0;
+}
+
+static int mem_pacing_add(void *ctx, const struct paced_call *calls, int n,
+                          struct fu_err *err) {
+    struct mem_store *ms = ctx;
+    for (int i = 0; i < n; i++) {
+        struct paced_call c = calls[i];
+        if (pacing_known(ms, &c)) continue;
+        if (!(c.user_id = strdup(calls[i].user_id)) ||
+            pacer_push(&ms->waiting, &c) < 0)
+            return fu_err_set(err, FU_ENOMEM, "out of memory");
+    }
+    return 0;
+}
+
+static void taken_remove(struct mem_store *ms, int i) {
+    paced_call_release(&ms->taken[i]);
+    ms->taken[i] = ms->taken[--ms->ntaken];
+    ms->taken_until[i] = ms->taken_until[ms->ntaken];
+}
+
+/* Calls whose taker let the lease run out go back to the queue. */
+static int pacing_requeue(struct mem_store *ms, int64_t now) {
+    for (int i = 0; i < ms->ntaken;) {
+        if (ms->taken_until[i] > now) {
+            i++;
+            continue;
+        }
+        struct paced_call c = ms->taken[i];
+        ms->taken[i].user_id = NULL;
+        taken_remove(ms, i);
+        if (pacer_push(&ms->waiting, &c) < 0) return -1;
+    }
+    return 0;
+}
+
+static int taken_reserve(struct mem_store *ms, int more) {
+    if (ms->ntaken + more <= ms->captaken) return 0;
+    int ncap = ms->captaken ? ms->captaken : 16;
+    while (ncap < ms->ntaken + more) ncap *= 2;
+    struct paced_call *nt = realloc(ms->taken, sizeof(*nt) * (size_t)ncap);
+    if (nt) ms->taken = nt;
+    int64_t *nu = realloc(ms->taken_until, sizeof(*nu) * (size_t)ncap);
+    if (nu) ms->taken_until = nu;
+    if (!nt || !nu) return -1;
+    ms->captaken = ncap;
+    return 0;
+}
+
+static int mem_pacing_take(void *ctx, int64_t now, int limit, int lease,
+                           struct paced_call *out, int max,
+                           struct fu_err *err) {
+    struct mem_store *ms = ctx;
+    if (pacing_requeue(ms, now) < 0 || taken_reserve(ms, max) < 0)
+        return fu_err_set(err, FU_ENOMEM, "out of memory");
+    int left = pacer_budget(&ms->waiting, now, limit > 0 ? limit : max);
+    int n = 0;
+    while (n < max && n < left && ms->waiting.n > 0) {
+        struct paced_call c;
+        pacer_pop(&ms->waiting, &c);
+        out[n] = c;
+        if (!(out[n].user_id = strdup(c.user_id))) {
+            pacer_push(&ms->waiting, &c);
+            break;
+        }
+        ms->taken[ms->ntaken] = c;
+        ms->taken_until[ms->ntaken++] = now + lease;
+        pacer_spend(&ms->waiting, now);
+        n++;
+    }
+    return n;
+}
+
+static int mem_pacing_done(void *ctx, const struct paced_call *calls, int n,
+                           int64_t minute, int refund, struct fu_err *err) {
+    struct mem_store *ms = ctx;
+    (void)err;
+    for (int k = 0; k < n; k++)
+        for (int i = 0; i < ms->ntaken; i++)
+            if (same_call(&ms->taken[i], &calls[k])) {
+                taken_remove(ms, i);
+                break;
+            }
+    if (minute == ms->waiting.minute)
+        ms->waiting.used -= refund < ms->waiting.used ? refund
+                                                      : ms->waiting.used;
+    return 0;
+}
+
+static void pacing_stats(const struct mem_store *ms, struct store_stats *out) {
+    out->calls_waiting = ms->waiting.n + ms->ntaken;
+    out->oldest_waiting = TIME_NONE;
+    out->budget_used = ms->waiting.used;
+    for (int i = 0; i < ms->waiting.n; i++)
+        if (out->oldest_waiting == TIME_NONE ||
+            ms->waiting.heap[i].due_at < out->oldest_waiting)
+            out->oldest_waiting = ms->waiting.heap[i].due_at;
+    for (int i = 0; i < ms->ntaken; i++)
+        if (out->oldest_waiting == TIME_NONE ||
+            ms->taken[i].due_at < out->oldest_waiting)
+            out->oldest_waiting = ms->taken[i].due_at;
+}
+
 /* ---- Lifecycle ---- */
 
 static void mem_free(void *ctx) {
@@ -439,6 +560,10 @@ static void mem_free(void *ctx) {
     free(ms->outbox);
     free(ms->buckets);
     free(ms->heap);
+    pacer_release(&ms->waiting);
+    while (ms->ntaken > 0) taken_remove(ms, ms->ntaken - 1);
+    free(ms->taken);
+    free(ms->taken_until);
     free(ms);
 }
 
@@ -453,12 +578,14 @@ static int mem_stats(void *ctx, struct store_stats *out, struct fu_err *err) {
     }
     while (ms->nheap > 0 && !heap_top_current(&ms->heap[0])) heap_pop(ms);
     if (ms->nheap > 0) out->oldest_due = ms->heap[0].due;
+    pacing_stats(ms, out);
     return 0;
 }
 
 static const struct store_ops mem_ops = {
     mem_load,         mem_save,           mem_next_due, mem_due_users,
-    mem_outbox_claim, mem_outbox_confirm, mem_free,     mem_stats};
+    mem_outbox_claim, mem_outbox_confirm, mem_free,     mem_stats,
+    mem_pacing_add,   mem_pacing_take,    mem_pacing_done};
 
 /* ---- Shared: the same calls under the store's lock ---- */
 
@@ -497,9 +624,24 @@ static int sh_stats(void *ctx, struct store_stats *out, struct fu_err *err) {
     LOCKED(ctx, mem_stats(ms, out, err));
 }
 
+static int sh_pacing_add(void *ctx, const struct paced_call *calls, int n,
+                         struct fu_err *err) {
+    LOCKED(ctx, mem_pacing_add(ms, calls, n, err));
+}
+static int sh_pacing_take(void *ctx, int64_t now, int limit, int lease,
+                          struct paced_call *out, int max,
+                          struct fu_err *err) {
+    LOCKED(ctx, mem_pacing_take(ms, now, limit, lease, out, max, err));
+}
+static int sh_pacing_done(void *ctx, const struct paced_call *calls, int n,
+                          int64_t minute, int refund, struct fu_err *err) {
+    LOCKED(ctx, mem_pacing_done(ms, calls, n, minute, refund, err));
+}
+
 static const struct store_ops shared_ops = {
-    sh_load,  sh_save,    sh_next_due, sh_due_users,
-    sh_claim, sh_confirm, mem_free,    sh_stats};
+    sh_load,       sh_save,        sh_next_due,   sh_due_users,
+    sh_claim,      sh_confirm,     mem_free,      sh_stats,
+    sh_pacing_add, sh_pacing_take, sh_pacing_done};
 
 int store_memory_share(struct store *s, struct store *second,
                        struct fu_err *err) {
@@ -521,6 +663,7 @@ int store_memory_open(struct store *out, struct fu_err *err) {
         free(ms);
         return fu_err_set(err, FU_ENOMEM, "out of memory");
     }
+    pacer_init(&ms->waiting);
     out->ops = &mem_ops;
     out->ctx = ms;
     return 0;

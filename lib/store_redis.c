@@ -14,7 +14,10 @@
  * slot (TRYAGAIN, CLUSTERDOWN) report FU_ETRANSIENT and the caller
  * retries; the compare-and-set version makes a repeated save harmless.
  * NOSCRIPT (the script cache is empty after a restart or failover) loads
- * the scripts again and retries once. Key layout: docs/redis.md. */
+ * the scripts again and retries once. Paced calls (spec 4.3) wait in keys
+ * of their own slot, `<prefix>{pacing}:...`, shared by every daemon: the
+ * queue in serving order, the taken calls under lease, and the budget of
+ * the current minute (lib/lua/pace_*.lua). Key layout: docs/redis.md. */
 #include "store.h"
 
 #include <inttypes.h>
@@ -33,7 +36,8 @@
 #include "timeutil.h"
 
 /* The scripts, generated from lib/lua/ by the Makefile. */
-extern const char lua_save[], lua_claim[], lua_confirm[];
+extern const char lua_save[], lua_claim[], lua_confirm[], lua_pace_add[],
+    lua_pace_take[], lua_pace_done[];
 
 #define REDIS_BUCKETS 64
 #define KEY_MAX 600
@@ -45,7 +49,10 @@ extern const char lua_save[], lua_claim[], lua_confirm[];
  * costs each save this much, never a stop. */
 #define REPLICA_WAIT_MS 200
 
-enum script { SCRIPT_SAVE, SCRIPT_CLAIM, SCRIPT_CONFIRM, SCRIPT_COUNT };
+enum script { SCRIPT_SAVE, SCRIPT_CLAIM, SCRIPT_CONFIRM, SCRIPT_PACE_ADD,
+              SCRIPT_PACE_TAKE, SCRIPT_PACE_DONE, SCRIPT_COUNT };
+/* Pacing keys outlive the longest wait (a calling slot) by far. */
+#define PACE_TTL_S (3 * 86400)
 
 struct rstore {
     struct redis_client *cl;
@@ -58,6 +65,8 @@ struct rstore {
     int head_valid[REDIS_BUCKETS];
     uint64_t epoch;
     int claim_cursor; /* outbox buckets are scanned round-robin */
+    int pace_slot;    /* the slot of the {pacing} keys */
+    long pace_used;   /* budget used in the minute of the last take */
     int scratch;      /* delete every key under prefix when closed */
 };
 
@@ -82,7 +91,9 @@ static void make_key(const struct rstore *rs, enum key_kind kind, int bucket,
  * of a cluster has its own script cache). */
 static int load_scripts(void *ctx, redisContext *c, struct fu_err *err) {
     struct rstore *rs = ctx;
-    const char *src[SCRIPT_COUNT] = {lua_save, lua_claim, lua_confirm};
+    const char *src[SCRIPT_COUNT] = {lua_save,     lua_claim,
+                                     lua_confirm,  lua_pace_add,
+                                     lua_pace_take, lua_pace_done};
     for (int i = 0; i < SCRIPT_COUNT; i++) {
         redisReply *r = redisCommand(c, "SCRIPT LOAD %s", src[i]);
         if (!r) return fu_err_set(err, FU_ETRANSIENT, "redis: %s", c->errstr);
@@ -654,6 +665,9 @@ static int64_t outbox_at(struct rstore *rs, int b, const char *id,
     return at;
 }
 
+static int pace_stats(struct rstore *rs, struct store_stats *out,
+                      struct fu_err *err);
+
 static int rs_stats(void *ctx, struct store_stats *out, struct fu_err *err) {
     struct rstore *rs = ctx;
     struct pipe p;
@@ -680,7 +694,7 @@ static int rs_stats(void *ctx, struct store_stats *out, struct fu_err *err) {
                 out->oldest_outbox = at;
         }
     }
-    rc = failed ? -1 : 0;
+    rc = failed || pace_stats(rs, out, err) < 0 ? -1 : 0;
 out:
     pipe_release(&p);
     return rc;
@@ -731,9 +745,191 @@ static void rs_free(void *ctx) {
     free(rs);
 }
 
+/* ---- Pacing (spec 4.3) ----
+ *
+ * A waiting call is one member string that sorts in serving order:
+ * 100 - priority (3 digits), due_at + PACE_DUE_OFFSET (20 digits), the
+ * task id (always STATE_ID_LEN - 1 bytes), then the user id. All members
+ * of the queue have score 0, so ZRANGE returns them in that order. */
+
+#define PACE_DUE_OFFSET 100000000000LL /* keeps due times before 1970 sortable */
+
+enum pace_key { PACE_QUEUE, PACE_TAKEN, PACE_BY_DUE, PACE_BUDGET, PACE_KEYS };
+
+static void pace_key(const struct rstore *rs, enum pace_key k, char *out) {
+    static const char *const suffix[PACE_KEYS] = {"q", "t", "d", "b"};
+    snprintf(out, KEY_MAX, "%s{pacing}:%s", rs->prefix, suffix[k]);
+}
+
+static char *pace_member(const struct paced_call *c) {
+    size_t size = 3 + 20 + strlen(c->task_id) + strlen(c->user_id) + 1;
+    char *m = malloc(size);
+    if (m)
+        snprintf(m, size, "%03d%020lld%s%s", 100 - c->priority,
+                 (long long)(c->due_at + PACE_DUE_OFFSET), c->task_id,
+                 c->user_id);
+    return m;
+}
+
+/* The call a member names (not_after is not kept: the release checks
+ * it). 0, or -1 when the member is not one of ours. */
+static int pace_parse(const char *m, size_t len, struct paced_call *c) {
+    const size_t head = 3 + 20 + STATE_ID_LEN - 1;
+    char num[21];
+    memset(c, 0, sizeof(*c));
+    if (len <= head) return -1;
+    memcpy(num, m, 3);
+    num[3] = '\0';
+    c->priority = 100 - atoi(num);
+    memcpy(num, m + 3, 20);
+    num[20] = '\0';
+    c->due_at = strtoll(num, NULL, 10) - PACE_DUE_OFFSET;
+    memcpy(c->task_id, m + 23, STATE_ID_LEN - 1);
+    c->task_id[STATE_ID_LEN - 1] = '\0';
+    c->not_after = TIME_MAX;
+    if ((c->user_id = malloc(len - head + 1))) {
+        memcpy(c->user_id, m + head, len - head);
+        c->user_id[len - head] = '\0';
+    }
+    return c->user_id && c->priority >= 0 && c->priority <= 100 ? 0 : -1;
+}
+
+/* EVALSHA script with the pacing keys kinds[0..nkeys) and args. */
+static int pace_cmd(struct rstore *rs, struct redis_cmd *c, enum script s,
+                    const enum pace_key *kinds, int nkeys) {
+    char key[KEY_MAX];
+    c->slot = rs->pace_slot;
+    int rc = redis_cmd_str(c, "EVALSHA") | redis_cmd_str(c, rs->sha[s]) |
+             redis_cmd_fmt(c, "%d", nkeys);
+    for (int i = 0; i < nkeys; i++) {
+        pace_key(rs, kinds[i], key);
+        rc |= redis_cmd_copy(c, key);
+    }
+    return rc;
+}
+
+/* Run one pacing script; its reply, or NULL with err. */
+static redisReply *pace_run(struct rstore *rs, struct redis_cmd *c,
+                            struct fu_err *err) {
+    redisReply *r = NULL;
+    if (ensure_conn(rs, err) < 0 || run_saves(rs, c, 1, &r, err) < 0) {
+        freeReplyObject(r);
+        return NULL;
+    }
+    if (!r || r->type == REDIS_REPLY_ERROR) {
+        fu_err_set(err, FU_ETRANSIENT, "redis: pacing script failed: %s",
+                   r ? r->str : "no reply");
+        freeReplyObject(r);
+        return NULL;
+    }
+    return r;
+}
+
+static int rs_pacing_add(void *ctx, const struct paced_call *calls, int n,
+                         struct fu_err *err) {
+    static const enum pace_key keys[] = {PACE_QUEUE, PACE_TAKEN, PACE_BY_DUE};
+    struct rstore *rs = ctx;
+    struct redis_cmd c = {0};
+    if (n == 0) return 0;
+    int rc = pace_cmd(rs, &c, SCRIPT_PACE_ADD, keys, 3) |
+             redis_cmd_fmt(&c, "%d", PACE_TTL_S);
+    for (int i = 0; i < n; i++)
+        rc |= redis_cmd_take(&c, pace_member(&calls[i])) |
+              redis_cmd_fmt(&c, "%lld", (long long)calls[i].due_at);
+    redisReply *r = rc ? NULL : pace_run(rs, &c, err);
+    if (rc) oom(err);
+    redis_cmd_release(&c);
+    freeReplyObject(r);
+    return r ? 0 : -1;
+}
+
+static int rs_pacing_take(void *ctx, int64_t now, int limit, int lease,
+                          struct paced_call *out, int max,
+                          struct fu_err *err) {
+    static const enum pace_key keys[] = {PACE_QUEUE, PACE_TAKEN, PACE_BY_DUE,
+                                         PACE_BUDGET};
+    struct rstore *rs = ctx;
+    struct redis_cmd c = {0};
+    int n = 0;
+    if (pace_cmd(rs, &c, SCRIPT_PACE_TAKE, keys, 4) |
+        redis_cmd_fmt(&c, "%lld", (long long)now) |
+        redis_cmd_fmt(&c, "%d", limit) | redis_cmd_fmt(&c, "%d", max) |
+        redis_cmd_fmt(&c, "%lld", (long long)(now + lease)) |
+        redis_cmd_fmt(&c, "%d", PACE_TTL_S)) {
+        redis_cmd_release(&c);
+        return oom(err);
+    }
+    redisReply *r = pace_run(rs, &c, err);
+    redis_cmd_release(&c);
+    if (!r) return -1;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements < 1) {
+        freeReplyObject(r);
+        return fu_err_set(err, FU_EFATAL, "redis: unexpected pacing reply");
+    }
+    rs->pace_used = r->element[0]->integer;
+    for (size_t i = 1; i < r->elements && n < max; i++) {
+        const redisReply *m = r->element[i];
+        if (m->type != REDIS_REPLY_STRING ||
+            pace_parse(m->str, m->len, &out[n]) < 0) {
+            paced_call_release(&out[n]);
+            continue; /* not ours: never queued by pace_add */
+        }
+        n++;
+    }
+    freeReplyObject(r);
+    return n;
+}
+
+static int rs_pacing_done(void *ctx, const struct paced_call *calls, int n,
+                          int64_t minute, int refund, struct fu_err *err) {
+    static const enum pace_key keys[] = {PACE_TAKEN, PACE_BY_DUE, PACE_BUDGET};
+    struct rstore *rs = ctx;
+    struct redis_cmd c = {0};
+    if (n == 0) return 0;
+    int rc = pace_cmd(rs, &c, SCRIPT_PACE_DONE, keys, 3) |
+             redis_cmd_fmt(&c, "%lld", (long long)minute) |
+             redis_cmd_fmt(&c, "%d", refund);
+    for (int i = 0; i < n; i++) rc |= redis_cmd_take(&c, pace_member(&calls[i]));
+    redisReply *r = rc ? NULL : pace_run(rs, &c, err);
+    if (rc) oom(err);
+    redis_cmd_release(&c);
+    freeReplyObject(r);
+    return r ? 0 : -1;
+}
+
+/* Waiting calls, the oldest due among them, the budget used. */
+static int pace_stats(struct rstore *rs, struct store_stats *out,
+                      struct fu_err *err) {
+    char q[KEY_MAX], t[KEY_MAX], d[KEY_MAX];
+    pace_key(rs, PACE_QUEUE, q);
+    pace_key(rs, PACE_TAKEN, t);
+    pace_key(rs, PACE_BY_DUE, d);
+    redisReply *r = redis_client_command(rs->cl, rs->pace_slot, err,
+                                         "ZCARD %s", q);
+    redisReply *r2 = r ? redis_client_command(rs->cl, rs->pace_slot, err,
+                                              "ZCARD %s", t)
+                       : NULL;
+    redisReply *r3 = r2 ? redis_client_command(rs->cl, rs->pace_slot, err,
+                                               "ZRANGE %s 0 0 WITHSCORES", d)
+                        : NULL;
+    int ok = r3 != NULL;
+    out->calls_waiting = 0;
+    out->oldest_waiting = TIME_NONE;
+    out->budget_used = rs->pace_used;
+    if (ok && r->type == REDIS_REPLY_INTEGER) out->calls_waiting += r->integer;
+    if (ok && r2->type == REDIS_REPLY_INTEGER) out->calls_waiting += r2->integer;
+    if (ok && r3->type == REDIS_REPLY_ARRAY && r3->elements == 2)
+        out->oldest_waiting = strtoll(r3->element[1]->str, NULL, 10);
+    freeReplyObject(r);
+    freeReplyObject(r2);
+    freeReplyObject(r3);
+    return ok ? 0 : -1;
+}
+
 static const struct store_ops redis_ops = {
-    rs_load,         rs_save,           rs_next_due, rs_due_users,
-    rs_outbox_claim, rs_outbox_confirm, rs_free,     rs_stats};
+    rs_load,         rs_save,           rs_next_due,   rs_due_users,
+    rs_outbox_claim, rs_outbox_confirm, rs_free,       rs_stats,
+    rs_pacing_add,   rs_pacing_take,    rs_pacing_done};
 
 int store_redis_open(struct store *out, const char *url, const char *prefix,
                      int scratch, struct fu_err *err) {
@@ -753,6 +949,7 @@ int store_redis_open(struct store *out, const char *url, const char *prefix,
         int len = snprintf(tag, sizeof(tag), "{b%02d}", b);
         rs->slot[b] = redis_key_slot(tag, (size_t)len);
     }
+    rs->pace_slot = redis_key_slot("{pacing}", 8);
     if (!(rs->cl = redis_client_new(url, load_scripts, rs, err)) ||
         ensure_conn(rs, err) < 0) {
         rs_free(rs);

@@ -76,7 +76,8 @@ static void c_free(void *ctx) {
 }
 
 static const struct store_ops counting_ops = {
-    c_load, c_save, c_next_due, c_due_users, c_claim, c_confirm, c_free, NULL};
+    c_load, c_save, c_next_due, c_due_users, c_claim, c_confirm, c_free, NULL,
+    NULL,   NULL,   NULL};
 
 /* ---- Helpers ---- */
 

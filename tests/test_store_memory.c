@@ -10,6 +10,8 @@
 
 #include "store.h"
 #include "test.h"
+#include "timeutil.h"
+#include "store_pacing.h"
 
 static int save_seen(struct store *s, struct user_state *st, const char *id,
                      int with_msg, int *conflict) {
@@ -142,5 +144,8 @@ int main(void) {
     CHECK(store_load_one(&b, "t0", &st, &err) == 0 && st->nseen == 2 * SAVES);
     user_state_free(st);
     store_close(&b);
+    CHECK(store_memory_open(&a, &err) == 0);
+    check_pacing_store(&a); /* the same checks as on Redis (store_check) */
+    store_close(&a);
     return test_report();
 }

@@ -45,17 +45,6 @@ run env FOLLOWUPD_POLICY="$T/bad-policy.yaml" $FU run -c "$T/c.yaml"
 check "an invalid policy: exit 1" [ "$rc" -eq 1 ]
 check "... with file:line:col" grep -q "bad-policy.yaml:[0-9]*:[0-9]*: " "$T/err"
 
-# pacing (spec 4.3) is simulate's and report's for now: run refuses it
-# rather than calling unpaced
-sed 's/^  dedupe_for: 7d.*/  dedupe_for: 7d\n  pacing: {calls_per_minute: 200}/' \
-    config/policy.yaml >"$T/paced.yaml"
-run env FOLLOWUPD_POLICY="$T/paced.yaml" $FU run -c "$T/c.yaml"
-check "a policy with pacing: exit 1" [ "$rc" -eq 1 ]
-check "... saying why" grep -q "paced.yaml: defaults.pacing is not run by the daemon yet" "$T/err"
-run $FU check --policy "$T/paced.yaml"
-check "check accepts it, with a note" sh -c \
-    "[ $rc -eq 0 ] && grep -q 'note: pacing (200 calls a minute)' '$T/out'"
-
 run $FU run -c "$T/c.yaml" extra-argument
 check "run takes no arguments: exit 2" [ "$rc" -eq 2 ]
 

@@ -4,7 +4,8 @@
  * TTLs, the outbox lease (a claimed message comes back when its lease runs
  * out, and is gone once confirmed; a user's messages stay in order
  * behind a lease), NOSCRIPT recovery, reconnecting after
- * the connection dropped, and errors for bad URLs.
+ * the connection dropped, errors for bad URLs, and the pacing queue and
+ * budget (tests/store_pacing.h, also run on the memory store).
  * usage: store_check redis://127.0.0.1:PORT/0 */
 #include <hiredis/hiredis.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include "store.h"
 #include "../test.h"
 #include "timeutil.h"
+#include "../store_pacing.h"
 
 static redisContext *admin; /* a second connection to look at keys */
 
@@ -254,6 +256,7 @@ int main(int argc, char **argv) {
     test_index_and_ttl(&s);
     test_outbox_lease(&s);
     test_outbox_user_order(&s);
+    check_pacing_store(&s); /* the same checks as on memory */
     test_noscript_and_reconnect(&s);
     test_bad_urls();
     store_close(&s);
