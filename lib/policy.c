@@ -777,8 +777,13 @@ static void parse_pacing(struct ploader *pl, const struct yu_node *pn,
                   "add how many calls the dialer takes a minute, e.g. "
                   "calls_per_minute: 200 (agents x 60 / average call "
                   "seconds)")) &&
-        !yu_int(pl->doc, v, "calls_per_minute", 1, 1000000, pl->diag, &iv))
+        !yu_int(pl->doc, v, "calls_per_minute", 0, 1000000, pl->diag, &iv)) {
+        if (iv == 0)
+            ERR(v, "'calls_per_minute' is 0, which would never call anyone: "
+                   "write how many calls the dialer takes a minute (at least "
+                   "1), or remove 'pacing' not to pace calls");
         pl->pol->calls_per_minute = (int)iv;
+    }
 }
 
 static void parse_defaults(struct ploader *pl, const struct yu_node *root) {
