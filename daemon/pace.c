@@ -28,10 +28,18 @@
  * (confirmed with the round) when the store has them, failed (they come
  * back with their lease) when not. */
 void pace_enqueue(struct emitter *em) {
-    struct paced_call *calls = calloc((size_t)em->n + 1, sizeof(*calls));
-    int *at = calloc((size_t)em->n + 1, sizeof(int)), n = 0, ok = 0;
+    int npaced = 0;
+    for (int i = 0; i < em->n; i++) npaced += em->msgs[i].msg.topic == OUT_PACING;
+    if (npaced == 0) return; /* most rounds: nothing to allocate */
+    struct paced_call *calls = calloc((size_t)npaced, sizeof(*calls));
+    int *at = calloc((size_t)npaced, sizeof(int)), n = 0, ok = 0;
     struct fu_err err;
-    if (!calls || !at) goto out;
+    if (!calls || !at) {
+        for (int i = 0; i < em->n; i++) /* back with their lease */
+            if (em->msgs[i].msg.topic == OUT_PACING)
+                em->status[i] = SENT_FAILED;
+        goto out;
+    }
     for (int i = 0; i < em->n; i++) {
         if (em->msgs[i].msg.topic != OUT_PACING) continue;
         em->status[i] = SENT_FAILED;
